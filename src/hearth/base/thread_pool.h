@@ -2,13 +2,18 @@
 // calling thread works too, so a pool of size 1 runs everything inline. Tasks are claimed from
 // an atomic counter; which thread runs a task must not change its result (kernels partition
 // outputs, never reductions, so results are independent of the thread count).
+//
+// Dispatch is built for decode, which calls run() hundreds of times per token: a job is published
+// by bumping an atomic generation counter, workers spin on it for a while after each job (so
+// back-to-back jobs start in well under a microsecond) and only then sleep on it (a futex, via
+// C++20 atomic wait). Workers join a job only while it is open; the caller closes it once every
+// task is claimed and waits only for the workers that joined, so a worker the OS has not
+// scheduled (more threads than free cores) never holds a job up.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -25,7 +30,8 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Calls task(i, thread) for every i in [0, n_tasks) and returns when all have finished.
-  // `thread` is in [0, size()): an index for per-thread scratch space. Not reentrant.
+  // `thread` is in [0, size()): an index for per-thread scratch space. Not reentrant, and one
+  // caller at a time.
   void run(int64_t n_tasks, const std::function<void(int64_t task, int thread)>& task);
 
  private:
@@ -33,15 +39,17 @@ class ThreadPool {
   void work(int thread);
 
   std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable done_;
+  // The job, written by run() before it opens the job (seq_cst store of open_) and read by
+  // workers only after they joined (active_) and saw it open; run() returns, and so may rewrite
+  // them, only after closing the job and seeing no worker in it.
   const std::function<void(int64_t, int)>* task_ = nullptr;
   int64_t n_tasks_ = 0;
-  std::atomic<int64_t> next_task_{0};
-  uint64_t generation_ = 0;
-  int busy_workers_ = 0;
-  bool stopping_ = false;
+  // Separate cache lines: the task counter is hammered while the others are polled.
+  alignas(64) std::atomic<int64_t> next_task_{0};
+  alignas(64) std::atomic<uint32_t> generation_{0};  // bumped per job; workers wait on it
+  std::atomic<bool> stopping_{false};
+  alignas(64) std::atomic<bool> open_{false};  // the current job accepts workers
+  std::atomic<int> active_{0};                 // workers inside the current job
 };
 
 }  // namespace hearth

@@ -1,7 +1,7 @@
 // Matrix-vector product y = W x for decode: W is a GGUF weight tensor stored row-major in its own
-// type (F32, F16, BF16, Q8_0, Q4_0), x and y are float32. Rows are split across a thread pool in
-// fixed chunks and each row is summed by exactly one task, so y does not depend on the thread
-// count. Not here: matmul (prefill) and the K-quants.
+// type (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K), x and y are
+// float32. Rows are split across a thread pool in fixed chunks and each row is summed by exactly
+// one task, so y does not depend on the thread count. Not here: matmul (prefill).
 #pragma once
 
 #include <cstdint>
@@ -14,22 +14,34 @@ namespace hearth::tensor {
 // True when matvec handles `weight_type`.
 bool has_matvec(GgmlType weight_type);
 
+// True when matvec rounds x to 8 bits for `weight_type` (every block format; not F32/F16/BF16).
+bool uses_int8_activations(GgmlType weight_type);
+
 // y[r] = sum_c W[r][c] * x[c] for r in [0, n_rows). `weights` holds n_rows rows of n_cols
 // elements each in the GGUF layout of `weight_type`, rows contiguous; n_cols must be a multiple
 // of the type's block size (checked). `pool` may be null (runs on the caller).
 //
-// Numerics: the block formats are decoded to float32 exactly and multiplied with x in float32
-// (dequantize-and-FMA); x is NOT requantized to 8 bits as llama.cpp's vec_dot does, so there is
-// no activation rounding (llama.cpp's Q8_0 x moves each x[c] by up to max|x| / 254 of its block).
-// Every type thus has the same error, that of a float32 sum in another order than
-// matvec_reference's: |y - y_ref| <= n_cols * 2^-23 * sum_c |W[r][c] * x[c]|, the tolerance the
-// tests use. Chosen because Highway 1.0.3 has no portable int8 dot product (an 8-bit x path needs
-// per-target intrinsics) and decode is bound by the bytes of W; see docs/PERFORMANCE.md for how
-// close.
+// Numerics. F32/F16/BF16: weights widened exactly, products summed in float32.
+// Block formats: decode is memory-bound only if the arithmetic is cheap, so, as llama.cpp does,
+// x is first rounded to 8 bits in blocks of 32 (round_activations: x[c] moves by at most
+// max|x over its block| / 254), then each block of 32 weight codes is multiplied with the 8-bit x
+// in exact integer arithmetic and scaled by the float32 product of the two block scales. Apart
+// from the float32 summation (relative error ~ n_cols / 32 * 2^-24 of the sum of the magnitudes
+// of the terms), y is therefore exactly matvec_reference(W, round_activations(x)).
+// Relative to the float32-x product, the activation rounding adds an error of at most
+// sum_c |W[r][c]| * max|x over c's block| / 254; for Gaussian x and W that is about 0.3% of
+// |y|'s typical size, below Q8_0's own weight rounding. The block scale d is kept in fp16, so
+// the 8-bit x is exactly llama.cpp's Q8_0 activation block for Q8_0/Q4_0/Q5_0 weights (its
+// K-quant kernels use 256-element Q8_K blocks with a float scale instead: coarser than ours).
 void matvec(GgmlType weight_type, const void* weights, int64_t n_rows, int64_t n_cols,
             const float* x, float* y, ThreadPool* pool);
 
-// Scalar reference: each row through dequantize_row, then a float64 dot product.
+// x as the block-format kernels see it: in blocks of 32 (a partial last block is its own block),
+// d = max |x| / 127 and each element becomes fp16(d) * round(x / d) (half away from zero).
+void round_activations(const float* x, float* rounded, int64_t n);
+
+// Scalar reference with float32 x as given: each row through dequantize_row, then a float64 dot
+// product. (The block formats' matvec matches it for x = round_activations(x).)
 void matvec_reference(GgmlType weight_type, const void* weights, int64_t n_rows, int64_t n_cols,
                       const float* x, float* y);
 

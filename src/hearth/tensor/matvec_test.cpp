@@ -1,6 +1,8 @@
-// Tests of matvec: on every Highway target compiled in and supported by this CPU, each weight
-// type against matvec_reference over odd shapes (tails, zero sizes, tiny fp16 scales) with x and
-// y off vector alignment; and bit-identical y whatever the thread count.
+// Tests of matvec: on every Highway target compiled in and supported by this CPU (AVX3_DL, the
+// VNNI target, included), each weight type against matvec_reference over odd shapes (tails, zero
+// sizes, tiny fp16 scales, all-zero x blocks) with x and y off vector alignment; the block
+// formats also against the float-x product within the activation-rounding bound; and
+// bit-identical y whatever the thread count.
 #include "hearth/tensor/matvec.h"
 
 #include <gtest/gtest.h>
@@ -19,11 +21,12 @@
 namespace hearth::tensor {
 namespace {
 
-constexpr GgmlType kTypes[] = {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
-                               GgmlType::kQ4_0};
+constexpr GgmlType kTypes[] = {GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, GgmlType::kQ8_0,
+                               GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
+                               GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ8_K};
 
-bool is_block_type(GgmlType type) {
-  return type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0;
+int64_t block_size_of(GgmlType type) {
+  return ggml_type_traits(static_cast<uint32_t>(type))->block_size;
 }
 
 // A weight matrix in `type`, stored `offset` bytes into its buffer (off vector alignment but on
@@ -51,18 +54,41 @@ Weights make_weights(GgmlType type, int64_t n_rows, int64_t n_cols, std::mt19937
   return w;
 }
 
-// sum_c |W[r][c] * x[c]| of the decoded weights: the scale of a float32 summation error.
-std::vector<double> abs_dot(GgmlType type, const Weights& w, int64_t n_rows, int64_t n_cols,
-                            const float* x) {
+// Per row, the scale of the kernel's float32 rounding errors: sum_c |W[r][c]| |x[c]| for the
+// float types; for the block formats sum_c 2 G(c) |x[c]|, G(c) the largest |W[r][.]| in c's group
+// of 32, since the kernel sums code * scale and offset terms (Q4_1/Q5_1 min, K-quant dmin * min)
+// separately and each is at most about the group's largest weight. Also, per row,
+// sum_c |W[r][c]| |x[c] - x'[c]| with x' = round_activations(x): the activation rounding's bound.
+struct RowScales {
+  std::vector<double> rounding;
+  std::vector<double> activation;
+};
+
+RowScales row_scales(GgmlType type, const Weights& w, int64_t n_rows, int64_t n_cols,
+                     const float* x, const float* x_rounded) {
   const uint64_t row_bytes =
       ggml_row_bytes(static_cast<uint32_t>(type), static_cast<uint64_t>(n_cols)).value();
-  std::vector<double> sums(static_cast<size_t>(n_rows));
+  RowScales scales{std::vector<double>(static_cast<size_t>(n_rows)),
+                   std::vector<double>(static_cast<size_t>(n_rows))};
   std::vector<float> row(static_cast<size_t>(n_cols));
+  const bool int8 = uses_int8_activations(type);
   for (int64_t r = 0; r < n_rows && n_cols > 0; ++r) {
     dequantize_row(type, static_cast<const uint8_t*>(w.data()) + r * row_bytes, row.data(), n_cols);
-    for (int64_t c = 0; c < n_cols; ++c) sums[r] += std::fabs(static_cast<double>(row[c]) * x[c]);
+    for (int64_t c = 0; c < n_cols; ++c) {
+      double magnitude = std::fabs(row[c]);
+      if (int8) {
+        const int64_t group = c / 32 * 32;
+        for (int64_t i = group; i < group + 32; ++i) {
+          magnitude = std::max<double>(magnitude, std::fabs(row[i]));
+        }
+        magnitude *= 2.0;
+      }
+      scales.rounding[r] += magnitude * std::fabs(x_rounded[c]);
+      scales.activation[r] +=
+          std::fabs(static_cast<double>(row[c])) * std::fabs(x[c] - x_rounded[c]);
+    }
   }
-  return sums;
+  return scales;
 }
 
 // The targets that HWY_TARGETS compiled and this CPU runs, one bit each.
@@ -80,8 +106,11 @@ void check_against_reference(GgmlType type, const std::string& target) {
   std::mt19937 rng(1234);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<int64_t> col_counts;
-  if (is_block_type(type)) {
-    for (int64_t blocks = 0; blocks <= 8; ++blocks) col_counts.push_back(32 * blocks);
+  if (block_size_of(type) == 256) {
+    for (int64_t blocks = 0; blocks <= 3; ++blocks) col_counts.push_back(256 * blocks);
+  } else if (uses_int8_activations(type)) {
+    // Chunks of 8 blocks and their tails.
+    for (int64_t blocks = 0; blocks <= 17; ++blocks) col_counts.push_back(32 * blocks);
   } else {
     // 0..2N for N = 64 (16 lanes x 4 accumulators), then a few longer rows.
     for (int64_t n = 0; n <= 129; ++n) col_counts.push_back(n);
@@ -95,18 +124,29 @@ void check_against_reference(GgmlType type, const std::string& target) {
       const Weights w = make_weights(type, n_rows, n_cols, rng);
       std::vector<float> x_buffer(static_cast<size_t>(n_cols) + 1);
       for (float& v : x_buffer) v = normal(rng);
+      // An all-zero activation block (scale 0) and a tiny one.
+      for (int64_t c = 32; c < std::min<int64_t>(64, n_cols); ++c) x_buffer[1 + c] = 0.0f;
+      for (int64_t c = 64; c < std::min<int64_t>(96, n_cols); ++c) x_buffer[1 + c] *= 1e-30f;
       const float* x = x_buffer.data() + 1;
       std::vector<float> y_buffer(static_cast<size_t>(n_rows) + 3, -1.0f);
       float* y = y_buffer.data() + 3;
       std::vector<float> expected(static_cast<size_t>(n_rows));
       matvec(type, w.data(), n_rows, n_cols, x, y, nullptr);
-      matvec_reference(type, w.data(), n_rows, n_cols, x, expected.data());
-      const auto scale = abs_dot(type, w, n_rows, n_cols, x);
+      // The kernel's x: rounded to 8-bit blocks for the block formats.
+      std::vector<float> x_rounded(x, x + n_cols);
+      if (uses_int8_activations(type)) round_activations(x, x_rounded.data(), n_cols);
+      matvec_reference(type, w.data(), n_rows, n_cols, x_rounded.data(), expected.data());
+      std::vector<float> unrounded(static_cast<size_t>(n_rows));
+      matvec_reference(type, w.data(), n_rows, n_cols, x, unrounded.data());
+      const RowScales scales = row_scales(type, w, n_rows, n_cols, x, x_rounded.data());
       for (int64_t r = 0; r < n_rows; ++r) {
-        // A float32 sum of n_cols products in any order is within n_cols * 2^-23 of the exact
-        // sum relative to sum |w x|; the decode is exact for every type.
-        const double tolerance = static_cast<double>(n_cols) * FLT_EPSILON * scale[r];
+        // A float32 sum of n_cols terms in any order is within n_cols * 2^-23 of the exact sum
+        // relative to the terms' magnitudes; the integer parts are exact.
+        const double tolerance = static_cast<double>(n_cols) * FLT_EPSILON * scales.rounding[r];
         ASSERT_LE(std::fabs(static_cast<double>(y[r]) - expected[r]), tolerance) << "row " << r;
+        ASSERT_LE(std::fabs(static_cast<double>(y[r]) - unrounded[r]),
+                  tolerance + scales.activation[r] * 1.0001)
+            << "row " << r;
       }
       for (int i = 0; i < 3; ++i) ASSERT_EQ(y_buffer[i], -1.0f) << "wrote before y";
     }

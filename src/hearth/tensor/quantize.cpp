@@ -1,5 +1,6 @@
 // Dispatch of quantize_row/dequantize_row on the tensor type; the float formats are converted
-// here element by element, the block formats in their own files (block_formats.h).
+// here element by element, the block formats in their own files (block_formats.h), found in one
+// table by type.
 #include "hearth/tensor/quantize.h"
 
 #include <cstring>
@@ -9,18 +10,47 @@
 #include "hearth/tensor/float16.h"
 
 namespace hearth::tensor {
+namespace {
+
+struct BlockRowFunctions {
+  GgmlType type;
+  void (*quantize)(const float* x, uint8_t* out, int64_t n);
+  void (*dequantize)(const uint8_t* in, float* y, int64_t n);
+};
+
+constexpr BlockRowFunctions kBlockFormats[] = {
+    {GgmlType::kQ8_0, internal::quantize_row_q8_0, internal::dequantize_row_q8_0},
+    {GgmlType::kQ4_0, internal::quantize_row_q4_0, internal::dequantize_row_q4_0},
+    {GgmlType::kQ4_1, internal::quantize_row_q4_1, internal::dequantize_row_q4_1},
+    {GgmlType::kQ5_0, internal::quantize_row_q5_0, internal::dequantize_row_q5_0},
+    {GgmlType::kQ5_1, internal::quantize_row_q5_1, internal::dequantize_row_q5_1},
+    {GgmlType::kQ4_K, internal::quantize_row_q4_k, internal::dequantize_row_q4_k},
+    {GgmlType::kQ5_K, internal::quantize_row_q5_k, internal::dequantize_row_q5_k},
+    {GgmlType::kQ6_K, internal::quantize_row_q6_k, internal::dequantize_row_q6_k},
+    {GgmlType::kQ8_K, internal::quantize_row_q8_k, internal::dequantize_row_q8_k},
+};
+
+// The block format's functions, checking that n fills whole blocks.
+const BlockRowFunctions& block_format(GgmlType type, int64_t n) {
+  for (const BlockRowFunctions& format : kBlockFormats) {
+    if (format.type != type) continue;
+    const auto block_size = ggml_type_traits(static_cast<uint32_t>(type))->block_size;
+    HEARTH_CHECK(n >= 0 && n % block_size == 0, "{} elements do not fill whole blocks of {}", n,
+                 block_size);
+    return format;
+  }
+  HEARTH_CHECK(false, "no row conversion for ggml type {}", static_cast<uint32_t>(type));
+  return kBlockFormats[0];
+}
+
+}  // namespace
 
 bool is_convertible(GgmlType type) {
-  switch (type) {
-    case GgmlType::kF32:
-    case GgmlType::kF16:
-    case GgmlType::kBF16:
-    case GgmlType::kQ8_0:
-    case GgmlType::kQ4_0:
-      return true;
-    default:
-      return false;
+  if (type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16) return true;
+  for (const BlockRowFunctions& format : kBlockFormats) {
+    if (format.type == type) return true;
   }
+  return false;
 }
 
 void quantize_row(GgmlType type, const float* x, void* out, int64_t n) {
@@ -37,17 +67,8 @@ void quantize_row(GgmlType type, const float* x, void* out, int64_t n) {
         std::memcpy(bytes + 2 * i, &bits, sizeof(bits));
       }
       return;
-    case GgmlType::kQ8_0:
-      HEARTH_CHECK(n % internal::kQ8_0BlockSize == 0);
-      internal::quantize_row_q8_0(x, bytes, n);
-      return;
-    case GgmlType::kQ4_0:
-      HEARTH_CHECK(n % internal::kQ4_0BlockSize == 0);
-      internal::quantize_row_q4_0(x, bytes, n);
-      return;
     default:
-      HEARTH_CHECK(is_convertible(type), "no row conversion for ggml type {}",
-                   static_cast<uint32_t>(type));
+      block_format(type, n).quantize(x, bytes, n);
   }
 }
 
@@ -65,17 +86,8 @@ void dequantize_row(GgmlType type, const void* in, float* y, int64_t n) {
         y[i] = type == GgmlType::kF16 ? f32_from_f16(bits) : f32_from_bf16(bits);
       }
       return;
-    case GgmlType::kQ8_0:
-      HEARTH_CHECK(n % internal::kQ8_0BlockSize == 0);
-      internal::dequantize_row_q8_0(bytes, y, n);
-      return;
-    case GgmlType::kQ4_0:
-      HEARTH_CHECK(n % internal::kQ4_0BlockSize == 0);
-      internal::dequantize_row_q4_0(bytes, y, n);
-      return;
     default:
-      HEARTH_CHECK(is_convertible(type), "no row conversion for ggml type {}",
-                   static_cast<uint32_t>(type));
+      block_format(type, n).dequantize(bytes, y, n);
   }
 }
 

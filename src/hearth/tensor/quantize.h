@@ -1,6 +1,8 @@
-// Row conversion between float32 and the storage types of GGUF tensors: F32, F16, BF16 and the
-// block formats Q8_0 and Q4_0, with their exact GGUF byte layouts. These are the scalar
-// references (ggml's *_ref behaviour); SIMD kernels and further formats are tested against them.
+// Row conversion between float32 and the storage types of GGUF tensors: F32, F16, BF16, the
+// 32-element block formats Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and the K-quants Q4_K, Q5_K, Q6_K, Q8_K,
+// with their exact GGUF byte layouts. Decoding is bit-exact with ggml's dequantize_row_*, encoding
+// byte-identical to ggml's quantize_row_*_ref (no importance matrix). These are the scalar
+// references; the SIMD kernels are tested against them.
 // The type is a parameter: callers never pick a per-format function.
 #pragma once
 

@@ -1,0 +1,54 @@
+// The block-format matvec kernel compiled once per Highway target (matvec_quant-inl.h), and its
+// dispatching entry point matvec_quant_rows (matvec_kernels.h). Built with HWY_WANT_AVX3_DL
+// (tensor/CMakeLists.txt) so that AVX-512 CPUs with VNNI get the dpbusd target.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "hearth/tensor/matvec_quant.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hearth/tensor/matvec_quant-inl.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace hearth::tensor::HWY_NAMESPACE {
+
+void MatvecQuantRows(GgmlType type, const uint8_t* weights, int64_t row_bytes, int64_t row_begin,
+                     int64_t row_end, int64_t n_cols, const internal::Int8Activations& x,
+                     float* y) {
+  switch (type) {
+#define HEARTH_QUANT_ROWS(kType) \
+  case kType:                    \
+    return QuantRows<kType>(weights, row_bytes, row_begin, row_end, n_cols, x, y);
+    HEARTH_QUANT_ROWS(GgmlType::kQ8_0)
+    HEARTH_QUANT_ROWS(GgmlType::kQ4_0)
+    HEARTH_QUANT_ROWS(GgmlType::kQ4_1)
+    HEARTH_QUANT_ROWS(GgmlType::kQ5_0)
+    HEARTH_QUANT_ROWS(GgmlType::kQ5_1)
+    HEARTH_QUANT_ROWS(GgmlType::kQ4_K)
+    HEARTH_QUANT_ROWS(GgmlType::kQ5_K)
+    HEARTH_QUANT_ROWS(GgmlType::kQ6_K)
+    HEARTH_QUANT_ROWS(GgmlType::kQ8_K)
+#undef HEARTH_QUANT_ROWS
+    default:
+      return;  // matvec.cpp only passes the types above
+  }
+}
+
+}  // namespace hearth::tensor::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "hearth/tensor/matvec_kernels.h"
+
+namespace hearth::tensor {
+HWY_EXPORT(MatvecQuantRows);
+
+namespace internal {
+
+void matvec_quant_rows(GgmlType type, const uint8_t* weights, int64_t row_bytes, int64_t row_begin,
+                       int64_t row_end, int64_t n_cols, const Int8Activations& x, float* y) {
+  HWY_DYNAMIC_DISPATCH(MatvecQuantRows)(type, weights, row_bytes, row_begin, row_end, n_cols, x, y);
+}
+
+}  // namespace internal
+}  // namespace hearth::tensor
+#endif  // HWY_ONCE

@@ -1,0 +1,68 @@
+// Element-wise and per-row kernels of the forward pass, on float32 rows: RMSNorm, LayerNorm,
+// RoPE (normal and NeoX layouts, optional frequency factors), softmax, SiLU and GELU(tanh)
+// (alone and gated), add/mul/scale, and embedding row lookup for every storage type. Each has a
+// Highway-dispatched implementation and a scalar reference (namespace `reference`) that the tests
+// compare against on every compiled target. Numerics follow ggml's CPU backend (norms accumulate
+// in float64 as ggml does). These run on the calling thread; callers parallelise over rows or
+// heads, so results never depend on the thread count.
+#pragma once
+
+#include <cstdint>
+
+#include "hearth/base/ggml_types.h"
+
+namespace hearth::tensor {
+
+// y[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]; `weight` may be null (no scaling).
+// x and y may alias.
+void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps);
+
+// y[i] = (x[i] - mean) / sqrt(var + eps) * weight[i] + bias[i]; weight/bias may be null.
+void layer_norm(const float* x, const float* weight, const float* bias, float* y, int64_t n,
+                float eps);
+
+enum class RopeLayout {
+  kNormal,  // rotates adjacent pairs (x[2i], x[2i+1]) — llama.cpp's LLAMA_ROPE_TYPE_NORM
+  kNeox,    // rotates halves (x[i], x[i + n_dims/2]) — LLAMA_ROPE_TYPE_NEOX (Qwen, Gemma)
+};
+
+struct RopeParams {
+  int n_dims = 0;            // rotated dimensions of each head (<= head_dim; the rest pass through)
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;   // linear position scaling (1 = none)
+  const float* freq_factors = nullptr;  // n_dims / 2 divisors of each pair's frequency, or null
+  RopeLayout layout = RopeLayout::kNormal;
+};
+
+// Rotates, in place, n_heads heads of head_dim floats each (contiguous) at `position`:
+// theta_i = position * freq_scale * freq_base^(-2i / n_dims) / freq_factors[i].
+void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t position, const RopeParams& params);
+
+// In place: x[i] = exp(x[i] - max) / sum. -inf entries become 0 (masked attention).
+void softmax(float* x, int64_t n);
+
+// y[i] = silu(gate[i]) * up[i] (SwiGLU) and y[i] = gelu_tanh(gate[i]) * up[i] (GeGLU); `up`
+// may be null for the plain activation. y may alias gate or up.
+void silu_mul(const float* gate, const float* up, float* y, int64_t n);
+void gelu_tanh_mul(const float* gate, const float* up, float* y, int64_t n);
+
+// y[i] = a[i] + b[i]; y[i] = a[i] * b[i]; y[i] = a[i] * s. y may alias a or b.
+void add(const float* a, const float* b, float* y, int64_t n);
+void mul(const float* a, const float* b, float* y, int64_t n);
+void scale(const float* a, float s, float* y, int64_t n);
+
+// Row `row` of a matrix of n_cols-element rows stored in `type`, decoded to float32 (embedding
+// lookup). Every type dequantize_row handles.
+void get_row(GgmlType type, const void* data, int64_t n_cols, int64_t row, float* y);
+
+namespace reference {
+void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps);
+void layer_norm(const float* x, const float* weight, const float* bias, float* y, int64_t n,
+                float eps);
+void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t position, const RopeParams& params);
+void softmax(float* x, int64_t n);
+void silu_mul(const float* gate, const float* up, float* y, int64_t n);
+void gelu_tanh_mul(const float* gate, const float* up, float* y, int64_t n);
+}  // namespace reference
+
+}  // namespace hearth::tensor
