@@ -65,6 +65,37 @@ Result<ChatTemplate> ChatTemplate::from_source(std::string_view source, Json spe
   return ChatTemplate(std::move(main), std::move(tools), std::move(special_tokens));
 }
 
+namespace {
+
+// GGUF keys of the special tokens (token ids) and the template variables they become.
+constexpr std::pair<const char*, const char*> kGgufTokens[] = {
+    {"tokenizer.ggml.bos_token_id", "bos_token"},
+    {"tokenizer.ggml.eos_token_id", "eos_token"},
+    {"tokenizer.ggml.unknown_token_id", "unk_token"},
+    {"tokenizer.ggml.seperator_token_id", "sep_token"},
+    {"tokenizer.ggml.padding_token_id", "pad_token"},
+};
+
+}  // namespace
+
+Result<ChatTemplate> ChatTemplate::from_gguf(const gguf::Metadata& metadata) {
+  HEARTH_ASSIGN_OR_RETURN(const std::string_view source,
+                          metadata.get_string("tokenizer.chat_template"));
+  Json tokens = Json::object();
+  if (auto vocab = metadata.get_array("tokenizer.ggml.tokens"); vocab.ok()) {
+    for (const auto& [key, name] : kGgufTokens) {
+      auto id = metadata.get_int(key);
+      if (!id.ok() || *id < 0 || static_cast<size_t>(*id) >= (*vocab)->items.size()) continue;
+      if (const std::string* text = (*vocab)->items[static_cast<size_t>(*id)].string()) {
+        tokens[name] = *text;
+      }
+    }
+  }
+  std::optional<std::string_view> tool_use;
+  if (auto t = metadata.get_string("tokenizer.chat_template.tool_use"); t.ok()) tool_use = *t;
+  return from_source(source, std::move(tokens), tool_use);
+}
+
 Result<ChatTemplate> ChatTemplate::from_tokenizer_config(const Json& config) {
   if (!config.is_object()) return make_error("tokenizer_config.json: not a JSON object");
   const auto it = config.find("chat_template");

@@ -1,7 +1,6 @@
 // A model's prompt format: its chat template(s) plus the special-token variables, and the
 // context transformers' apply_chat_template builds from messages, tools and flags. Loading
-// from tokenizer_config.json lives here; reading GGUF metadata is the caller's job (cli,
-// engine), which hands the template source and tokens to from_source.
+// from tokenizer_config.json or GGUF metadata lives here.
 #pragma once
 
 #include <optional>
@@ -10,6 +9,7 @@
 #include "hearth/base/json.h"
 #include "hearth/base/result.h"
 #include "hearth/chat/template.h"
+#include "hearth/gguf/gguf.h"
 
 namespace hearth::chat {
 
@@ -30,6 +30,9 @@ class ChatTemplate {
   // From tokenizer_config.json: `chat_template` as a string or a list of {name, template}
   // (`default` and `tool_use` used), and the special tokens the config defines.
   static Result<ChatTemplate> from_tokenizer_config(const Json& config);
+  // From GGUF metadata: tokenizer.chat_template (and .tool_use), with bos/eos/unk/sep/pad token
+  // texts looked up from the token ids. An Error when the file has no template.
+  static Result<ChatTemplate> from_gguf(const gguf::Metadata& metadata);
 
   // messages, tools, documents (null), add_generation_prompt, the special tokens, then extra
   // (which may override any of them): what transformers passes to the template.

@@ -19,33 +19,9 @@
 namespace hearth::cli {
 namespace {
 
-// GGUF keys of the special tokens (token ids) and the template variables they become.
-constexpr std::pair<const char*, const char*> kGgufTokens[] = {
-    {"tokenizer.ggml.bos_token_id", "bos_token"},
-    {"tokenizer.ggml.eos_token_id", "eos_token"},
-    {"tokenizer.ggml.unknown_token_id", "unk_token"},
-    {"tokenizer.ggml.seperator_token_id", "sep_token"},
-    {"tokenizer.ggml.padding_token_id", "pad_token"},
-};
-
 Result<chat::ChatTemplate> load_from_gguf(const std::string& path) {
   HEARTH_ASSIGN_OR_RETURN(gguf::File file, gguf::File::open(path));
-  const gguf::Metadata& meta = file.metadata();
-  auto source = meta.get_string("tokenizer.chat_template");
-  if (!source.ok()) return source.error().context(path);
-  Json tokens = Json::object();
-  auto vocab = meta.get_array("tokenizer.ggml.tokens");
-  if (vocab.ok()) {
-    for (const auto& [key, name] : kGgufTokens) {
-      auto id = meta.get_int(key);
-      if (!id.ok() || *id < 0 || static_cast<size_t>(*id) >= (*vocab)->items.size()) continue;
-      if (const std::string* text = (*vocab)->items[static_cast<size_t>(*id)].string())
-        tokens[name] = *text;
-    }
-  }
-  std::optional<std::string_view> tool_use;
-  if (auto t = meta.get_string("tokenizer.chat_template.tool_use"); t.ok()) tool_use = *t;
-  auto loaded = chat::ChatTemplate::from_source(*source, std::move(tokens), tool_use);
+  auto loaded = chat::ChatTemplate::from_gguf(file.metadata());
   if (!loaded.ok()) return loaded.error().context(path);
   return loaded;
 }
