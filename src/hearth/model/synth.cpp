@@ -26,6 +26,7 @@ struct ArchSpec {
   bool llama_keys = false;        // {arch}.vocab_size and {arch}.rope.dimension_count
   bool sliding_window = false;    // {arch}.attention.sliding_window, rope.freq_base_swa
   bool scaled_embedding = false;  // llama.cpp multiplies input embeddings by sqrt(d_model)
+  bool moe = false;               // ffn_gate_inp + ffn_{gate,up,down}_exps instead of the FFN
 };
 
 const std::vector<ArchSpec>& arch_specs() {
@@ -39,6 +40,18 @@ const std::vector<ArchSpec>& arch_specs() {
            {.arch = "qwen3", .name = "", .n_ctx = 40960, .rope_theta = 1e6f, .rms_eps = 1e-6f},
        .tied_output = true,
        .qk_norm = true},
+      // Qwen3-MoE: Qwen3's attention, every feed-forward a mixture of experts, untied output
+      // (Qwen3-30B-A3B's tie_word_embeddings is false).
+      {.name = "qwen3moe",
+       .defaults = {.arch = "qwen3moe",
+                    .name = "",
+                    .n_ctx = 40960,
+                    .rope_theta = 1e6f,
+                    .rms_eps = 1e-6f,
+                    .n_experts = 16,
+                    .n_experts_used = 4},
+       .qk_norm = true,
+       .moe = true},
       // Gemma 3: local layers use RoPE base 10000; the 512-token window is Gemma 3 1B's.
       {.name = "gemma3",
        .defaults = {.arch = "gemma3",
@@ -96,10 +109,16 @@ struct Preset {
 std::vector<Preset> presets() {
   const ArchSpec& llama = *find_arch("llama");
   const ArchSpec& qwen3 = *find_arch("qwen3");
+  const ArchSpec& qwen3moe = *find_arch("qwen3moe");
   const ArchSpec& gemma3 = *find_arch("gemma3");
   std::vector<Preset> list;
   list.push_back({"tiny", "llama", with_dims(llama, 128, 4, 4, 2, 32, 384)});
   list.push_back({"tiny", "qwen3", with_dims(qwen3, 128, 4, 4, 2, 32, 384)});
+  // 16 experts of width 64, 4 per token: prompts of a few tokens already route to most experts,
+  // several tokens share one (the grouped prefill path), and the top-4 cut has clear margins.
+  SynthConfig tiny_qwen3moe = with_dims(qwen3moe, 128, 4, 4, 2, 32, 384);
+  tiny_qwen3moe.d_ff_exp = 64;
+  list.push_back({"tiny", "qwen3moe", tiny_qwen3moe});
   // Six layers: five sliding-window layers then a global one, llama.cpp's Gemma 3 pattern. A
   // 16-token window makes short prompts already exercise the sliding-window mask.
   SynthConfig tiny_gemma3 = with_dims(gemma3, 128, 6, 4, 1, 32, 384);
@@ -117,6 +136,12 @@ std::vector<Preset> presets() {
   list.push_back({"qwen3-0.6b", "qwen3", with_dims(qwen3, 1024, 28, 16, 8, 128, 3072)});
   list.push_back({"qwen3-1.7b", "qwen3", with_dims(qwen3, 2048, 28, 16, 8, 128, 6144)});
   list.push_back({"qwen3-4b", "qwen3", with_dims(qwen3, 2560, 36, 32, 8, 128, 9728)});
+  // Qwen3-30B-A3B: 48 layers, 128 experts of width 768, 8 per token (~3.3B active parameters).
+  SynthConfig qwen3_30b_a3b = with_dims(qwen3moe, 2048, 48, 32, 4, 128, 6144);
+  qwen3_30b_a3b.n_experts = 128;
+  qwen3_30b_a3b.n_experts_used = 8;
+  qwen3_30b_a3b.d_ff_exp = 768;
+  list.push_back({"qwen3-30b-a3b", "qwen3moe", qwen3_30b_a3b});
   list.push_back({"gemma3-1b", "gemma3", with_dims(gemma3, 1152, 26, 4, 1, 256, 6912)});
   for (Preset& preset : list) {
     preset.config.name = fmt::format("hearth-synth-{}-{}", preset.arch, preset.name);
@@ -337,6 +362,12 @@ Status validate_synth_config(const SynthConfig& config) {
   if (!(config.rope_theta > 0) || !(config.rms_eps > 0)) {
     return make_error("rope_theta and rms_eps must be positive");
   }
+  if (spec->moe && (config.n_experts < 1 || config.n_experts > 4096 || config.n_experts_used < 1 ||
+                    config.n_experts_used > config.n_experts || config.d_ff_exp < 0 ||
+                    config.d_ff_exp > (1 << 20))) {
+    return make_error("{} needs 1 <= n_experts_used ({}) <= n_experts ({}) <= 4096", config.arch,
+                      config.n_experts_used, config.n_experts);
+  }
   if (spec->sliding_window && (config.sliding_window < 1 || !(config.rope_theta_swa > 0))) {
     return make_error("{} needs a positive sliding_window and rope_theta_swa", config.arch);
   }
@@ -408,6 +439,22 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
     plan.tensors.push_back(
         {std::move(name), {n_in, n_out}, stored, 0.0f, gain / std::sqrt(static_cast<float>(n_in))});
   };
+  const auto n_experts = static_cast<uint64_t>(config.n_experts);
+  const auto d_ff_exp = static_cast<uint64_t>(
+      config.d_ff_exp > 0 ? config.d_ff_exp
+                          : (config.n_experts_used > 0 ? config.d_ff / config.n_experts_used : 0));
+  auto experts = [&](std::string name, uint64_t n_in, uint64_t n_out) {
+    GgmlType stored = type;
+    if (n_in % block_size != 0) {
+      stored = GgmlType::kF16;
+      ++plan.n_fallback;
+    }
+    const float std = 1.0f / std::sqrt(static_cast<float>(n_in));
+    plan.tensors.push_back({std::move(name), {n_in, n_out, n_experts}, stored, 0.0f, std});
+  };
+  // Router logits ~N(0, kRouterGain^2): the selected experts' weights differ clearly, and the
+  // gap at the top-k cut is large against the rounding differences between implementations.
+  constexpr float kRouterGain = 2.0f;
   auto norm = [&](std::string name, uint64_t n, float mean = 1.0f) {
     plan.tensors.push_back({std::move(name), {n}, GgmlType::kF32, mean, 0.1f});
   };
@@ -437,9 +484,20 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
     }
     if (spec.sandwich_norms) norm(blk + "post_attention_norm.weight", d);
     norm(blk + "ffn_norm.weight", d);
-    matrix(blk + "ffn_gate.weight", d, d_ff);
-    matrix(blk + "ffn_up.weight", d, d_ff);
-    matrix(blk + "ffn_down.weight", d_ff, d);
+    if (spec.moe) {
+      // The router stays F32 in every file type, as llama.cpp's converter and llama-quantize
+      // keep ffn_gate_inp. Expert tensors are [n_in, n_out, n_experts].
+      const float router_std = kRouterGain / std::sqrt(static_cast<float>(d));
+      plan.tensors.push_back(
+          {blk + "ffn_gate_inp.weight", {d, n_experts}, GgmlType::kF32, 0.0f, router_std});
+      experts(blk + "ffn_gate_exps.weight", d, d_ff_exp);
+      experts(blk + "ffn_up_exps.weight", d, d_ff_exp);
+      experts(blk + "ffn_down_exps.weight", d_ff_exp, d);
+    } else {
+      matrix(blk + "ffn_gate.weight", d, d_ff);
+      matrix(blk + "ffn_up.weight", d, d_ff);
+      matrix(blk + "ffn_down.weight", d_ff, d);
+    }
     if (spec.sandwich_norms) norm(blk + "post_ffw_norm.weight", d);
   }
   // The final norm sets the logit scale (for a tied output it also undoes the small rows).
@@ -478,6 +536,11 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
   if (spec.llama_keys) {
     set_u32(m, arch + ".vocab_size", plan.n_vocab);
     set_u32(m, arch + ".rope.dimension_count", config.head_dim);
+  }
+  if (spec.moe) {
+    set_u32(m, arch + ".expert_count", config.n_experts);
+    set_u32(m, arch + ".expert_used_count", config.n_experts_used);
+    set_u32(m, arch + ".expert_feed_forward_length", static_cast<int64_t>(d_ff_exp));
   }
   if (spec.sliding_window) {
     set_u32(m, arch + ".attention.sliding_window", config.sliding_window);

@@ -20,7 +20,7 @@ namespace hearth::model {
 
 // Architecture and hyper-parameters of a synthetic model, in the names of STYLE.md.
 struct SynthConfig {
-  std::string arch;  // "llama", "qwen3" or "gemma3"
+  std::string arch;  // "llama", "qwen3", "qwen3moe" or "gemma3"
   std::string name;  // general.name
   int64_t d_model = 0;
   int64_t n_layers = 0;
@@ -34,6 +34,11 @@ struct SynthConfig {
   // gemma3 only: local (sliding-window) layers use their own RoPE base and window.
   float rope_theta_swa = 0;
   int64_t sliding_window = 0;
+  // Mixture-of-experts architectures (qwen3moe) only: n_experts experts of width d_ff_exp (0:
+  // d_ff / n_experts_used, llama.cpp's fallback) of which each token uses n_experts_used.
+  int64_t n_experts = 0;
+  int64_t n_experts_used = 0;
+  int64_t d_ff_exp = 0;
 };
 
 std::vector<std::string_view> synth_arches();

@@ -67,13 +67,19 @@ TEST(SynthPresets, RealShapes) {
   EXPECT_EQ(llama.n_kv_heads, 8);
   EXPECT_EQ(llama.rope_theta, 500000.0f);
   EXPECT_EQ(preset("qwen3", "qwen3-4b").d_ff, 9728);
+  const SynthConfig moe = preset("", "qwen3-30b-a3b");  // Qwen3-30B-A3B's config.json
+  EXPECT_EQ(moe.arch, "qwen3moe");
+  EXPECT_EQ(moe.n_layers, 48);
+  EXPECT_EQ(moe.n_experts, 128);
+  EXPECT_EQ(moe.n_experts_used, 8);
+  EXPECT_EQ(moe.d_ff_exp, 768);
 }
 
 TEST(SynthPresets, ErrorsNameTheProblem) {
   const auto unknown_arch = synth_preset("mamba", "tiny");
   ASSERT_FALSE(unknown_arch.ok());
   EXPECT_EQ(unknown_arch.error().message(),
-            "unknown architecture 'mamba' (known: llama, qwen3, gemma3)");
+            "unknown architecture 'mamba' (known: llama, qwen3, qwen3moe, gemma3)");
   const auto wrong_arch = synth_preset("llama", "qwen3-4b");
   ASSERT_FALSE(wrong_arch.ok());
   EXPECT_NE(wrong_arch.error().message().find("no preset 'qwen3-4b' for architecture llama"),
@@ -142,6 +148,7 @@ TEST(SynthPlan, MetadataKeysPerArchitecture) {
   const std::map<std::string, std::vector<std::string>> only = {
       {"llama", {"vocab_size", "rope.dimension_count"}},
       {"qwen3", {}},
+      {"qwen3moe", {"expert_count", "expert_used_count", "expert_feed_forward_length"}},
       {"gemma3", {"attention.sliding_window", "rope.freq_base_swa"}},
   };
   for (const auto& [arch, extra] : only) {
@@ -188,6 +195,26 @@ TEST(SynthPlan, TensorShapesPerArchitecture) {
   EXPECT_EQ(l["blk.3.attn_output.weight"], (Shape{128, 128}));
   EXPECT_EQ(l["blk.0.ffn_down.weight"], (Shape{384, 128}));
   EXPECT_EQ(l.count("blk.0.attn_q_norm.weight"), 0u);
+
+  const auto moe = plan_synth(preset("qwen3moe", "tiny"), GgmlType::kQ8_0, vocab, 1);
+  ASSERT_TRUE(moe.ok());
+  auto m = shapes(*moe);
+  EXPECT_EQ(m.size(), 3u + 4 * 12);
+  EXPECT_EQ(m["blk.1.ffn_gate_inp.weight"], (Shape{128, 16}));
+  EXPECT_EQ(m["blk.1.ffn_gate_exps.weight"], (Shape{128, 64, 16}));
+  EXPECT_EQ(m["blk.1.ffn_up_exps.weight"], (Shape{128, 64, 16}));
+  EXPECT_EQ(m["blk.1.ffn_down_exps.weight"], (Shape{64, 128, 16}));
+  EXPECT_EQ(m.count("blk.1.ffn_up.weight"), 0u);
+  EXPECT_EQ(moe->metadata.get_int("qwen3moe.expert_feed_forward_length").value_or(-1), 64);
+  for (const auto& tensor : moe->tensors) {
+    if (tensor.name.ends_with("ffn_gate_inp.weight")) EXPECT_EQ(tensor.type, GgmlType::kF32);
+    if (tensor.name.ends_with("_exps.weight")) EXPECT_EQ(tensor.type, GgmlType::kQ8_0);
+  }
+  // Qwen3-30B-A3B: 30.5B parameters, as published.
+  const auto big =
+      plan_synth(preset("qwen3moe", "qwen3-30b-a3b"), GgmlType::kQ4_0, small_vocab(151936), 1);
+  ASSERT_TRUE(big.ok()) << big.error().message();
+  EXPECT_NEAR(double(big->n_params) / 1e9, 30.5, 0.1);
 
   auto q = shapes(*qwen3);
   EXPECT_EQ(q.size(), 2u + 4 * 11);

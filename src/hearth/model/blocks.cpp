@@ -1,0 +1,380 @@
+// The shared blocks of the forward pass. Linear layers go through tensor::matmul (which splits
+// output rows over the pool); attention splits (token, head) pairs over the pool, each pair
+// reading its sequence's cache with one score matvec, a softmax and a weighted sum of values.
+#include "hearth/model/blocks.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "hearth/base/check.h"
+#include "hearth/tensor/matmul.h"
+#include "hearth/tensor/matvec.h"
+#include "hearth/tensor/quantize.h"
+
+namespace hearth::model {
+
+Result<AttentionWeights> bind_attention(const WeightBinder& binder, const ModelConfig& config,
+                                        int64_t layer, bool qk_norm) {
+  const std::string blk = fmt::format("blk.{}.", layer);
+  const int64_t q_dim = config.n_heads * config.head_dim;
+  AttentionWeights w;
+  HEARTH_ASSIGN_OR_RETURN(w.q, binder.matrix(blk + "attn_q.weight", config.d_model, q_dim));
+  HEARTH_ASSIGN_OR_RETURN(
+      w.k, binder.matrix(blk + "attn_k.weight", config.d_model, config.n_kv_heads * config.head_dim));
+  HEARTH_ASSIGN_OR_RETURN(w.v, binder.matrix(blk + "attn_v.weight", config.d_model,
+                                             config.n_kv_heads * config.head_dim_v));
+  HEARTH_ASSIGN_OR_RETURN(w.output, binder.matrix(blk + "attn_output.weight",
+                                                  config.n_heads * config.head_dim_v,
+                                                  config.d_model));
+  if (qk_norm) {
+    HEARTH_ASSIGN_OR_RETURN(w.q_norm, binder.vector(blk + "attn_q_norm.weight", config.head_dim));
+    HEARTH_ASSIGN_OR_RETURN(w.k_norm, binder.vector(blk + "attn_k_norm.weight", config.head_dim));
+  }
+  return w;
+}
+
+Result<FfnWeights> bind_ffn(const WeightBinder& binder, const ModelConfig& config, int64_t layer) {
+  const std::string blk = fmt::format("blk.{}.", layer);
+  FfnWeights w;
+  HEARTH_ASSIGN_OR_RETURN(w.gate, binder.matrix(blk + "ffn_gate.weight", config.d_model, config.d_ff));
+  HEARTH_ASSIGN_OR_RETURN(w.up, binder.matrix(blk + "ffn_up.weight", config.d_model, config.d_ff));
+  HEARTH_ASSIGN_OR_RETURN(w.down, binder.matrix(blk + "ffn_down.weight", config.d_ff, config.d_model));
+  return w;
+}
+
+Result<MoeWeights> bind_moe(const WeightBinder& binder, const ModelConfig& config, int64_t layer) {
+  const std::string blk = fmt::format("blk.{}.", layer);
+  const int64_t d = config.d_model;
+  const int64_t n_experts = config.n_experts;
+  const int64_t d_ff_exp = config.d_ff_exp;
+  MoeWeights w;
+  HEARTH_ASSIGN_OR_RETURN(w.router, binder.matrix(blk + "ffn_gate_inp.weight", d, n_experts));
+  HEARTH_ASSIGN_OR_RETURN(w.gate,
+                          binder.experts(blk + "ffn_gate_exps.weight", d, d_ff_exp, n_experts));
+  HEARTH_ASSIGN_OR_RETURN(w.up, binder.experts(blk + "ffn_up_exps.weight", d, d_ff_exp, n_experts));
+  HEARTH_ASSIGN_OR_RETURN(w.down,
+                          binder.experts(blk + "ffn_down_exps.weight", d_ff_exp, d, n_experts));
+  return w;
+}
+
+namespace {
+
+void resize(std::vector<float>& buffer, int64_t n) {
+  if (buffer.size() < static_cast<size_t>(n)) buffer.resize(static_cast<size_t>(n));
+}
+
+void run_tasks(ThreadPool* pool, int64_t n_tasks, const std::function<void(int64_t, int)>& task) {
+  if (pool == nullptr || n_tasks <= 1) {
+    for (int64_t i = 0; i < n_tasks; ++i) task(i, 0);
+  } else {
+    pool->run(n_tasks, task);
+  }
+}
+
+}  // namespace
+
+Status ForwardPass::begin(std::span<const BatchToken> batch, ThreadPool* pool) {
+  batch_ = batch;
+  pool_ = pool;
+  n_tokens_ = static_cast<int64_t>(batch.size());
+  positions_.resize(batch.size());
+  std::unordered_map<Sequence*, int64_t> next;
+  for (size_t t = 0; t < batch.size(); ++t) {
+    const BatchToken& entry = batch[t];
+    if (entry.sequence == nullptr) return make_error("batch token {} has no sequence", t);
+    if (entry.token < 0 || entry.token >= config_.n_vocab) {
+      return make_error("token id {} is outside the vocabulary of {} tokens", entry.token,
+                        config_.n_vocab);
+    }
+    auto [it, inserted] = next.try_emplace(entry.sequence, entry.sequence->size());
+    if (it->second >= entry.sequence->n_ctx()) {
+      return make_error("the context is full: {} tokens do not fit a context of {}",
+                        it->second + 1, entry.sequence->n_ctx());
+    }
+    positions_[t] = it->second++;
+  }
+  const int64_t n = n_tokens_;
+  const int64_t q_dim = config_.n_heads * std::max(config_.head_dim, config_.head_dim_v);
+  resize(residual_, n * config_.d_model);
+  resize(normed_, n * config_.d_model);
+  resize(block_out_, n * config_.d_model);
+  resize(q_, n * q_dim);
+  resize(k_, n * config_.n_kv_heads * config_.head_dim);
+  resize(v_, n * config_.n_kv_heads * config_.head_dim_v);
+  resize(attn_, n * config_.n_heads * config_.head_dim_v);
+  resize(gate_, n * config_.d_ff);
+  resize(up_, n * config_.d_ff);
+  int64_t max_ctx = 0;
+  for (const auto& [sequence, end] : next) max_ctx = std::max(max_ctx, end);
+  const int threads = pool == nullptr ? 1 : pool->size();
+  resize(scores_, threads * (max_ctx + config_.head_dim_v));
+  return Status();
+}
+
+float* ForwardPass::embed(const Matrix& embedding, float scale) {
+  float* x = residual_.data();
+  for (int64_t t = 0; t < n_tokens_; ++t) {
+    float* row = x + t * config_.d_model;
+    tensor::get_row(embedding.type, embedding.data, embedding.n_cols, batch_[t].token, row);
+    if (scale != 1.0f) tensor::scale(row, scale, row, config_.d_model);
+  }
+  trace(-1, "embd", x, config_.d_model);
+  return x;
+}
+
+void ForwardPass::rms_norm(const float* x, const Vector& weight, float* y, int64_t width) const {
+  for (int64_t t = 0; t < n_tokens_; ++t) {
+    tensor::rms_norm(x + t * width, weight.data(), y + t * width, width, config_.rms_eps);
+  }
+}
+
+void ForwardPass::linear(const Matrix& w, const float* x, float* y) {
+  linear_rows(w, x, n_tokens_, y);
+}
+
+// Activations are rounded as llama.cpp's CPU backend rounds them for each weight type (its
+// vec_dot_type): to F16/BF16 for 16-bit weights, to 8-bit blocks of 32 for block formats.
+// Without it hearth's logits drift past the tolerances against llama.cpp's goldens. One row
+// of a block format goes to matvec, which rounds x itself on its fast integer path.
+void ForwardPass::linear_rows(const Matrix& w, const float* x, int64_t n_rows, float* y) {
+  const int64_t n = n_rows * w.n_cols;
+  if (w.type == GgmlType::kF16 || w.type == GgmlType::kBF16) {
+    resize(rounded_, n);
+    rounded_bits_.resize(static_cast<size_t>(n));
+    tensor::quantize_row(w.type, x, rounded_bits_.data(), n);
+    tensor::dequantize_row(w.type, rounded_bits_.data(), rounded_.data(), n);
+    x = rounded_.data();
+  } else if (tensor::uses_int8_activations(w.type)) {
+    if (n_rows == 1) {
+      tensor::matvec(w.type, w.data, w.n_rows, w.n_cols, x, y, pool_);
+      return;
+    }
+    resize(rounded_, n);
+    tensor::round_activations(x, rounded_.data(), n);
+    x = rounded_.data();
+  }
+  tensor::matmul(w.type, w.data, w.n_rows, w.n_cols, x, n_rows, y, pool_);
+}
+
+void ForwardPass::add_residual(float* x, const float* y) const {
+  tensor::add(x, y, x, n_tokens_ * config_.d_model);
+}
+
+void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const float* h, float* out) {
+  const int64_t head_dim = config_.head_dim;
+  const int64_t head_dim_v = config_.head_dim_v;
+  const int64_t q_width = config_.n_heads * head_dim;
+  const int64_t k_width = config_.n_kv_heads * head_dim;
+  const int64_t v_width = config_.n_kv_heads * head_dim_v;
+  linear(w.q, h, q_.data());  // [n_tokens][n_heads * head_dim]
+  linear(w.k, h, k_.data());  // [n_tokens][n_kv_heads * head_dim]
+  linear(w.v, h, v_.data());  // [n_tokens][n_kv_heads * head_dim_v]
+
+  const LayerRope& layer_rope = config_.layer_rope[static_cast<size_t>(layer)];
+  const tensor::RopeParams rope{
+      .n_dims = config_.rope_dims,
+      .freq_base = layer_rope.freq_base,
+      .freq_scale = layer_rope.freq_scale,
+      .freq_factors =
+          config_.rope_freq_factors.empty() ? nullptr : config_.rope_freq_factors.data(),
+      .layout = config_.rope_layout};
+  for (int64_t t = 0; t < n_tokens_; ++t) {
+    float* q = q_.data() + t * q_width;
+    float* k = k_.data() + t * k_width;
+    if (!w.q_norm.empty()) {
+      for (int64_t head = 0; head < config_.n_heads; ++head) {
+        float* row = q + head * head_dim;
+        tensor::rms_norm(row, w.q_norm.data(), row, head_dim, config_.rms_eps);
+      }
+      for (int64_t head = 0; head < config_.n_kv_heads; ++head) {
+        float* row = k + head * head_dim;
+        tensor::rms_norm(row, w.k_norm.data(), row, head_dim, config_.rms_eps);
+      }
+    }
+    tensor::rope(q, config_.n_heads, head_dim, positions_[t], rope);
+    tensor::rope(k, config_.n_kv_heads, head_dim, positions_[t], rope);
+    // Store this token's keys and values at its position in its sequence's cache.
+    Sequence& sequence = *batch_[t].sequence;
+    const GgmlType cache_type = sequence.element_type();
+    for (int64_t g = 0; g < config_.n_kv_heads; ++g) {
+      tensor::quantize_row(cache_type, k + g * head_dim, sequence.key(layer, g, positions_[t]),
+                           head_dim);
+      tensor::quantize_row(cache_type, v_.data() + t * v_width + g * head_dim_v,
+                           sequence.value(layer, g, positions_[t]), head_dim_v);
+    }
+  }
+  trace(layer, "q", q_.data(), q_width);
+  trace(layer, "k", k_.data(), k_width);
+
+  const int64_t scratch = static_cast<int64_t>(scores_.size()) / (pool_ ? pool_->size() : 1);
+  run_tasks(pool_, n_tokens_ * config_.n_heads, [&](int64_t task, int thread) {
+    const int64_t t = task / config_.n_heads;
+    const int64_t head = task % config_.n_heads;
+    attend(layer, t, head, scores_.data() + thread * scratch,
+           attn_.data() + t * config_.n_heads * head_dim_v + head * head_dim_v);
+  });
+  trace(layer, "kqv", attn_.data(), config_.n_heads * head_dim_v);
+  linear(w.output, attn_.data(), out);  // [n_tokens][d_model]
+}
+
+// One head of one token: softmax(scale * q.K^T over the visible positions) V.
+void ForwardPass::attend(int64_t layer, int64_t t, int64_t head, float* scores, float* out) {
+  Sequence& sequence = *batch_[t].sequence;
+  const int64_t position = positions_[t];
+  const int64_t window = config_.layer_window[static_cast<size_t>(layer)];
+  // llama.cpp's sliding window masks key p0 for query p1 when p1 - p0 >= window.
+  const int64_t first = window > 0 ? std::max<int64_t>(0, position - window + 1) : 0;
+  const int64_t n_visible = position - first + 1;
+  const int64_t g = head / (config_.n_heads / config_.n_kv_heads);
+  const float* q = q_.data() + t * config_.n_heads * config_.head_dim + head * config_.head_dim;
+  tensor::matvec(sequence.element_type(), sequence.key(layer, g, first), n_visible,
+                 config_.head_dim, q, scores, nullptr);
+  tensor::scale(scores, config_.attention_scale, scores, n_visible);
+  tensor::softmax(scores, n_visible);
+  const int64_t head_dim_v = config_.head_dim_v;
+  float* value = scores + n_visible;  // one decoded value row
+  std::fill(out, out + head_dim_v, 0.0f);
+  for (int64_t j = 0; j < n_visible; ++j) {
+    tensor::dequantize_row(sequence.element_type(), sequence.value(layer, g, first + j), value,
+                           head_dim_v);
+    const float weight = scores[j];
+    for (int64_t d = 0; d < head_dim_v; ++d) out[d] += weight * value[d];
+  }
+}
+
+void ForwardPass::feed_forward(const FfnWeights& w, Activation activation, const float* h,
+                               float* out) {
+  const int64_t n = n_tokens_ * config_.d_ff;
+  linear(w.gate, h, gate_.data());  // [n_tokens][d_ff]
+  linear(w.up, h, up_.data());      // [n_tokens][d_ff]
+  if (activation == Activation::kSilu) {
+    tensor::silu_mul(gate_.data(), up_.data(), gate_.data(), n);
+  } else {
+    tensor::gelu_tanh_mul(gate_.data(), up_.data(), gate_.data(), n);
+  }
+  linear(w.down, gate_.data(), out);  // [n_tokens][d_model]
+}
+
+void ForwardPass::moe(const MoeWeights& w, const MoeRouting& routing, const float* h, float* out,
+                      const float* router_logits) {
+  const int64_t n_tokens = n_tokens_;
+  const int64_t d_model = config_.d_model;
+  const int64_t n_experts = w.gate.n_experts;
+  const int64_t n_used = routing.n_experts_used;
+  const int64_t d_ff_exp = w.gate.n_rows;
+  HEARTH_DCHECK(n_used > 0 && n_used <= n_experts, "{} of {} experts", n_used, n_experts);
+
+  // Router: probabilities of every expert.                    probs: [n_tokens][n_experts]
+  resize(moe_probs_, n_tokens * n_experts);
+  float* probs = moe_probs_.data();
+  if (router_logits != nullptr) {
+    std::copy(router_logits, router_logits + n_tokens * n_experts, probs);
+  } else {
+    linear(w.router, h, probs);
+  }
+  trace(-1, "ffn_moe_logits", probs, n_experts);
+
+  // Top n_used experts per token (most probable first; ties to the lower index) and their
+  // weights.                                  selected, weights: [n_tokens][n_used]
+  moe_selected_.resize(static_cast<size_t>(n_tokens * n_used));
+  moe_weights_.resize(static_cast<size_t>(n_tokens * n_used));
+  std::vector<int32_t> ranking(static_cast<size_t>(n_experts));
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    float* p = probs + t * n_experts;
+    tensor::softmax(p, n_experts);
+    std::iota(ranking.begin(), ranking.end(), 0);
+    std::partial_sort(ranking.begin(), ranking.begin() + n_used, ranking.end(),
+                      [p](int32_t a, int32_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+    int32_t* selected = moe_selected_.data() + t * n_used;
+    float* weights = moe_weights_.data() + t * n_used;
+    float sum = 0.0f;
+    for (int64_t k = 0; k < n_used; ++k) {
+      selected[k] = ranking[static_cast<size_t>(k)];
+      weights[k] = p[selected[k]];
+      sum += weights[k];
+    }
+    // llama.cpp clamps the sum at the smallest normal F16 before dividing.
+    const float divisor = routing.normalize ? std::max(sum, 6.103515625e-5f) : 1.0f;
+    for (int64_t k = 0; k < n_used; ++k) weights[k] = weights[k] / divisor * routing.scale;
+  }
+
+  // Group the (token, slot) pairs by expert: order[offsets[e] .. offsets[e + 1]) are the
+  // indices t * n_used + k that chose expert e, in token order.
+  moe_offsets_.assign(static_cast<size_t>(n_experts + 1), 0);
+  for (const int32_t e : moe_selected_) ++moe_offsets_[static_cast<size_t>(e) + 1];
+  for (int64_t e = 0; e < n_experts; ++e) moe_offsets_[e + 1] += moe_offsets_[e];
+  moe_order_.resize(moe_selected_.size());
+  {
+    std::vector<int64_t> next(moe_offsets_.begin(), moe_offsets_.end() - 1);
+    for (size_t i = 0; i < moe_selected_.size(); ++i) {
+      moe_order_[static_cast<size_t>(next[static_cast<size_t>(moe_selected_[i])]++)] =
+          static_cast<int64_t>(i);
+    }
+  }
+
+  // Each selected expert over its tokens, accumulated into out in expert order (so a token's
+  // result does not depend on the other tokens of the batch).
+  std::fill(out, out + n_tokens * d_model, 0.0f);
+  for (int64_t e = 0; e < n_experts; ++e) {
+    const int64_t begin = moe_offsets_[e];
+    const int64_t m = moe_offsets_[e + 1] - begin;
+    if (m == 0) continue;
+    resize(moe_x_, m * d_model);
+    resize(moe_gate_, m * d_ff_exp);
+    resize(moe_up_, m * d_ff_exp);
+    resize(moe_y_, m * d_model);
+    for (int64_t i = 0; i < m; ++i) {  // x: [m][d_model] the inputs of this expert's tokens
+      const int64_t t = moe_order_[begin + i] / n_used;
+      std::copy(h + t * d_model, h + (t + 1) * d_model, moe_x_.data() + i * d_model);
+    }
+    linear_rows(w.gate.expert(e), moe_x_.data(), m, moe_gate_.data());  // [m][d_ff_exp]
+    linear_rows(w.up.expert(e), moe_x_.data(), m, moe_up_.data());      // [m][d_ff_exp]
+    if (routing.activation == Activation::kSilu) {
+      tensor::silu_mul(moe_gate_.data(), moe_up_.data(), moe_gate_.data(), m * d_ff_exp);
+    } else {
+      tensor::gelu_tanh_mul(moe_gate_.data(), moe_up_.data(), moe_gate_.data(), m * d_ff_exp);
+    }
+    linear_rows(w.down.expert(e), moe_gate_.data(), m, moe_y_.data());  // [m][d_model]
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t pair = moe_order_[begin + i];
+      const float weight = moe_weights_[static_cast<size_t>(pair)];
+      float* row = out + (pair / n_used) * d_model;
+      const float* y = moe_y_.data() + i * d_model;
+      for (int64_t d = 0; d < d_model; ++d) row[d] += weight * y[d];
+    }
+  }
+}
+
+void ForwardPass::finish(const float* x, const Vector& output_norm, const Matrix& output,
+                         std::vector<float>& logits) {
+  const int64_t d_model = config_.d_model;
+  int64_t n_out = 0;
+  resize(out_rows_, n_tokens_ * d_model);
+  for (int64_t t = 0; t < n_tokens_; ++t) {
+    if (!batch_[t].want_logits) continue;
+    tensor::rms_norm(x + t * d_model, output_norm.data(), out_rows_.data() + n_out * d_model,
+                     d_model, config_.rms_eps);
+    ++n_out;
+  }
+  logits.assign(static_cast<size_t>(n_out * config_.n_vocab), 0.0f);
+  if (n_out > 0) linear_rows(output, out_rows_.data(), n_out, logits.data());
+  if (config_.final_logit_softcap > 0) {
+    const float cap = config_.final_logit_softcap;
+    for (float& logit : logits) logit = cap * std::tanh(logit / cap);
+  }
+  for (int64_t t = 0; t < n_tokens_; ++t) batch_[t].sequence->set_size(positions_[t] + 1);
+}
+
+void ForwardPass::trace(int64_t layer, std::string_view name, const float* values,
+                        int64_t width) const {
+  if (hook_ == nullptr || !*hook_) return;
+  (*hook_)(static_cast<int>(layer), name,
+           std::span<const float>(values, static_cast<size_t>(n_tokens_ * width)), n_tokens_);
+}
+
+}  // namespace hearth::model

@@ -1,0 +1,137 @@
+// The building blocks every architecture's forward pass is made of, over a whole batch of
+// n_tokens: embedding lookup, RMS norm, linear layers, self-attention with RoPE over the KV
+// cache, gated feed-forward, and the output head. An architecture file (arch/<arch>.cpp) reads
+// top to bottom as calls to these. Owns the per-call scratch space; knows no architecture.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "hearth/base/thread_pool.h"
+#include "hearth/model/config.h"
+#include "hearth/model/model.h"
+#include "hearth/model/weights.h"
+
+namespace hearth::model {
+
+struct AttentionWeights {
+  Matrix q;       // [d_model] -> [n_heads * head_dim]
+  Matrix k;       // [d_model] -> [n_kv_heads * head_dim]
+  Matrix v;       // [d_model] -> [n_kv_heads * head_dim_v]
+  Matrix output;  // [n_heads * head_dim_v] -> [d_model]
+  Vector q_norm;  // [head_dim] RMS norm weight of each query head, or empty
+  Vector k_norm;  // [head_dim] the same for keys
+};
+
+enum class Activation { kSilu, kGeluTanh };
+
+struct FfnWeights {
+  Matrix gate;  // [d_model] -> [d_ff]
+  Matrix up;    // [d_model] -> [d_ff]
+  Matrix down;  // [d_ff] -> [d_model]
+};
+
+// A mixture of experts in place of the feed-forward block (llama.cpp's build_moe_ffn): a router
+// scores every expert per token, the top n_experts_used run as gated feed-forwards, and their
+// outputs are summed with the router's weights.
+struct MoeWeights {
+  Matrix router;        // [d_model] -> [n_experts] (ffn_gate_inp); empty when the
+                        // architecture computes its own router logits
+  ExpertMatrices gate;  // n_experts x ([d_model] -> [d_ff_exp])
+  ExpertMatrices up;    // n_experts x ([d_model] -> [d_ff_exp])
+  ExpertMatrices down;  // n_experts x ([d_ff_exp] -> [d_model])
+};
+
+// How the router's logits become expert weights: probabilities = softmax over all experts; the
+// n_experts_used most probable experts are selected; their probabilities are renormalised to
+// sum 1 when `normalize` (llama.cpp clamps the sum at 2^-14), then multiplied by `scale`.
+struct MoeRouting {
+  int64_t n_experts_used = 0;
+  bool normalize = true;
+  float scale = 1.0f;
+  Activation activation = Activation::kSilu;
+};
+
+// Binds the attention / feed-forward weights of layer `layer` under llama.cpp's names
+// (blk.N.attn_q.weight, ...); q/k norms only when `qk_norm`.
+Result<AttentionWeights> bind_attention(const WeightBinder& binder, const ModelConfig& config,
+                                        int64_t layer, bool qk_norm);
+Result<FfnWeights> bind_ffn(const WeightBinder& binder, const ModelConfig& config, int64_t layer);
+// blk.N.ffn_gate_inp (the router, any type) and blk.N.ffn_{gate,up,down}_exps with
+// config.n_experts experts of width config.d_ff_exp.
+Result<MoeWeights> bind_moe(const WeightBinder& binder, const ModelConfig& config, int64_t layer);
+
+// One forward call. Positions come from each token's sequence; activations are row-major
+// [n_tokens][width] float32 buffers owned here and reused across calls.
+class ForwardPass {
+ public:
+  ForwardPass(const ModelConfig& config, const TensorHook* hook) : config_(config), hook_(hook) {}
+
+  // Prepares for `batch` (checks room and token ids). Positions: each sequence's size, then
+  // consecutive within the batch.
+  Status begin(std::span<const BatchToken> batch, ThreadPool* pool);
+  int64_t n_tokens() const { return n_tokens_; }
+
+  // x[t] = row token_t of `embedding` * scale.                      x: [n_tokens][d_model]
+  float* embed(const Matrix& embedding, float scale);
+  // y[t] = rms_norm(x[t]) * weight over rows of `width`.
+  void rms_norm(const float* x, const Vector& weight, float* y, int64_t width) const;
+  // y[t] = W x[t].                                                  y: [n_tokens][W.n_rows]
+  void linear(const Matrix& w, const float* x, float* y);
+  // Self-attention of layer `layer` on normed input h; result (after the output projection)
+  // into out. Writes this batch's keys and values into the sequences' caches.
+  void attention(int64_t layer, const AttentionWeights& w, const float* h, float* out);
+  // out[t] = down(act(gate h[t]) * up h[t]).
+  void feed_forward(const FfnWeights& w, Activation activation, const float* h, float* out);
+  // Mixture of experts: out[t] = sum over the selected experts e of
+  // weight[t][e] * down_e(act(gate_e h[t]) * up_e h[t]). `router_logits` ([n_tokens][n_experts])
+  // replaces router h when given. Tokens are grouped by expert, so each selected expert's
+  // weights are read once per batch and unselected experts not at all.
+  void moe(const MoeWeights& w, const MoeRouting& routing, const float* h, float* out,
+           const float* router_logits = nullptr);
+  // y[i] = W x[i] for n rows of x (linear over a subset of the batch).
+  void linear_rows(const Matrix& w, const float* x, int64_t n, float* y);
+  // x[t] += y[t] over d_model.
+  void add_residual(float* x, const float* y) const;
+  // For the tokens that want logits: output_norm, the output head, softcapping; appended to
+  // `logits`. Then every sequence's length advances.
+  void finish(const float* x, const Vector& output_norm, const Matrix& output,
+              std::vector<float>& logits);
+
+  // Scratch rows of d_model for the architecture's own use: the residual stream x, a normed
+  // copy h and a block output.
+  float* residual() { return residual_.data(); }
+  float* normed() { return normed_.data(); }
+  float* block_out() { return block_out_.data(); }
+
+  // Hands [n_tokens][width] activations to the tensor hook, when one is set.
+  void trace(int64_t layer, std::string_view name, const float* values, int64_t width) const;
+
+ private:
+  void attend(int64_t layer, int64_t token, int64_t head, float* scores, float* out);
+
+  const ModelConfig& config_;
+  const TensorHook* hook_;
+  std::span<const BatchToken> batch_;
+  ThreadPool* pool_ = nullptr;
+  int64_t n_tokens_ = 0;
+  std::vector<int64_t> positions_;
+  std::vector<float> residual_, normed_, block_out_;
+  std::vector<float> q_, k_, v_, attn_;  // [n_tokens][heads * head dims]
+  std::vector<float> gate_, up_;         // [n_tokens][d_ff]
+  std::vector<float> scores_;            // per thread: [n_ctx] attention weights + a value row
+  std::vector<float> out_rows_;          // [n_out][d_model] rows that want logits
+  std::vector<float> rounded_;           // activations rounded to a 16-bit weight type
+  std::vector<uint16_t> rounded_bits_;
+  // Mixture of experts: router probabilities [n_tokens][n_experts], each token's selected
+  // experts and weights [n_tokens][n_experts_used], the (token, slot) pairs grouped by expert,
+  // and one expert's gathered inputs / hidden / outputs [rows][...].
+  std::vector<float> moe_probs_;
+  std::vector<int32_t> moe_selected_;
+  std::vector<float> moe_weights_;
+  std::vector<int64_t> moe_order_, moe_offsets_;
+  std::vector<float> moe_x_, moe_gate_, moe_up_, moe_y_;
+};
+
+}  // namespace hearth::model

@@ -1,0 +1,98 @@
+// Reads the generic hyper-parameters with llama.cpp's keys and defaults (llama-model.cpp's
+// load_hparams): required dimensions are errors when missing; optional ones take the same
+// fallback llama.cpp takes.
+#include "hearth/model/config.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace hearth::model {
+
+Result<int64_t> arch_int(const gguf::Metadata& metadata, const std::string& arch,
+                         std::string_view suffix, int64_t fallback) {
+  const std::string key = fmt::format("{}.{}", arch, suffix);
+  if (!metadata.contains(key)) return fallback;
+  HEARTH_ASSIGN_OR_RETURN(const int64_t value, metadata.get_int(key));
+  if (value < 0 || value > (int64_t{1} << 32)) {
+    return make_error("metadata {} = {} is out of range", key, value);
+  }
+  return value;
+}
+
+Result<float> arch_float(const gguf::Metadata& metadata, const std::string& arch,
+                         std::string_view suffix, float fallback) {
+  const std::string key = fmt::format("{}.{}", arch, suffix);
+  if (!metadata.contains(key)) return fallback;
+  HEARTH_ASSIGN_OR_RETURN(const double value, metadata.get_float(key));
+  if (!std::isfinite(value)) return make_error("metadata {} is not a finite number", key);
+  return static_cast<float>(value);
+}
+
+namespace {
+
+Result<int64_t> required_int(const gguf::Metadata& metadata, const std::string& arch,
+                             std::string_view suffix) {
+  HEARTH_ASSIGN_OR_RETURN(const int64_t value, arch_int(metadata, arch, suffix, -1));
+  if (value <= 0) {
+    return make_error("metadata {}.{} is missing or not positive", arch, suffix);
+  }
+  return value;
+}
+
+}  // namespace
+
+Result<ModelConfig> read_common_config(const gguf::Metadata& metadata, std::string arch) {
+  ModelConfig config;
+  config.arch = std::move(arch);
+  const std::string& a = config.arch;
+  if (auto name = metadata.get_string("general.name"); name.ok()) config.name = std::string(*name);
+  HEARTH_ASSIGN_OR_RETURN(config.d_model, required_int(metadata, a, "embedding_length"));
+  HEARTH_ASSIGN_OR_RETURN(config.n_layers, required_int(metadata, a, "block_count"));
+  HEARTH_ASSIGN_OR_RETURN(config.n_heads, required_int(metadata, a, "attention.head_count"));
+  HEARTH_ASSIGN_OR_RETURN(config.n_kv_heads,
+                          arch_int(metadata, a, "attention.head_count_kv", config.n_heads));
+  HEARTH_ASSIGN_OR_RETURN(config.d_ff, required_int(metadata, a, "feed_forward_length"));
+  HEARTH_ASSIGN_OR_RETURN(config.n_ctx_train, arch_int(metadata, a, "context_length", 2048));
+  HEARTH_ASSIGN_OR_RETURN(config.n_experts, arch_int(metadata, a, "expert_count", 0));
+  HEARTH_ASSIGN_OR_RETURN(config.n_experts_used, arch_int(metadata, a, "expert_used_count", 0));
+  if (config.n_experts_used > config.n_experts ||
+      (config.n_experts > 0 && config.n_experts_used == 0)) {
+    return make_error("metadata {}.expert_used_count = {} does not fit {} experts", a,
+                      config.n_experts_used, config.n_experts);
+  }
+  if (config.n_kv_heads <= 0 || config.n_heads % config.n_kv_heads != 0) {
+    return make_error("{} attention heads are not a multiple of {} KV heads", config.n_heads,
+                      config.n_kv_heads);
+  }
+  HEARTH_ASSIGN_OR_RETURN(config.head_dim, arch_int(metadata, a, "attention.key_length",
+                                                    config.d_model / config.n_heads));
+  HEARTH_ASSIGN_OR_RETURN(config.head_dim_v,
+                          arch_int(metadata, a, "attention.value_length", config.head_dim));
+  if (config.head_dim <= 0 || config.head_dim_v <= 0) {
+    return make_error("attention head size must be positive");
+  }
+  HEARTH_ASSIGN_OR_RETURN(config.rms_eps,
+                          arch_float(metadata, a, "attention.layer_norm_rms_epsilon", 1e-5f));
+  HEARTH_ASSIGN_OR_RETURN(const int64_t rope_dims,
+                          arch_int(metadata, a, "rope.dimension_count", config.head_dim));
+  if (rope_dims <= 0 || rope_dims > config.head_dim || rope_dims % 2 != 0) {
+    return make_error("metadata {}.rope.dimension_count = {} does not fit head size {}", a,
+                      rope_dims, config.head_dim);
+  }
+  config.rope_dims = static_cast<int>(rope_dims);
+  HEARTH_ASSIGN_OR_RETURN(config.rope.freq_base, arch_float(metadata, a, "rope.freq_base", 10000));
+  // llama.cpp: rope.scaling.factor (or the older rope.scale_linear) divides positions.
+  HEARTH_ASSIGN_OR_RETURN(const float scale_linear, arch_float(metadata, a, "rope.scale_linear", 0));
+  HEARTH_ASSIGN_OR_RETURN(const float scaling_factor,
+                          arch_float(metadata, a, "rope.scaling.factor", scale_linear));
+  config.rope.freq_scale = scaling_factor > 0 ? 1.0f / scaling_factor : 1.0f;
+  config.attention_scale = 1.0f / std::sqrt(static_cast<float>(config.head_dim));
+  HEARTH_ASSIGN_OR_RETURN(config.final_logit_softcap,
+                          arch_float(metadata, a, "final_logit_softcapping", 0));
+  config.layer_window.assign(static_cast<size_t>(config.n_layers), 0);
+  config.layer_rope.assign(static_cast<size_t>(config.n_layers), config.rope);
+  return config;
+}
+
+}  // namespace hearth::model

@@ -1,0 +1,67 @@
+// Hyper-parameters of a loaded model, read from GGUF metadata with llama.cpp's keys and defaults
+// (`{arch}.embedding_length`, `{arch}.attention.key_length`, ...). The generic keys are read here
+// once; each architecture file adds its own (sliding windows, scaling) and its defaults.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hearth/base/result.h"
+#include "hearth/gguf/gguf.h"
+#include "hearth/tensor/ops.h"
+
+namespace hearth::model {
+
+struct LayerRope {
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;
+};
+
+struct ModelConfig {
+  std::string arch;  // general.architecture
+  std::string name;  // general.name, or the file name
+  int64_t n_vocab = 0;
+  int64_t d_model = 0;
+  int64_t n_layers = 0;
+  int64_t n_heads = 0;
+  int64_t n_kv_heads = 0;
+  int64_t head_dim = 0;    // of queries and keys ({arch}.attention.key_length)
+  int64_t head_dim_v = 0;  // of values ({arch}.attention.value_length)
+  int64_t d_ff = 0;
+  // Mixture of experts (0 for dense models): {arch}.expert_count experts, of which each token
+  // uses {arch}.expert_used_count; each expert's feed-forward width ({arch}.
+  // expert_feed_forward_length, read by the architectures that have experts).
+  int64_t n_experts = 0;
+  int64_t n_experts_used = 0;
+  int64_t d_ff_exp = 0;
+  int64_t n_ctx_train = 0;  // {arch}.context_length
+  float rms_eps = 1e-5f;
+
+  tensor::RopeLayout rope_layout = tensor::RopeLayout::kNormal;
+  int rope_dims = 0;   // {arch}.rope.dimension_count, default head_dim
+  LayerRope rope;      // {arch}.rope.freq_base, 1 / {arch}.rope.scaling.factor
+  // Attention logits are q.k * attention_scale (default 1/sqrt(head_dim)).
+  float attention_scale = 0.0f;
+  // Per layer: attends only to the last `sliding_window` positions (0: every position).
+  std::vector<int64_t> layer_window;
+  // Per layer RoPE (differs between sliding and global layers in Gemma 3).
+  std::vector<LayerRope> layer_rope;
+  float final_logit_softcap = 0.0f;  // {arch}.final_logit_softcapping; 0 = none
+  // Llama 3's long-context RoPE: per-pair divisors of the frequency, from the rope_freqs.weight
+  // tensor (rope_dims / 2 values); empty when the file has none.
+  std::vector<float> rope_freq_factors;
+};
+
+// The keys every architecture shares: `arch` is general.architecture. n_vocab is left for the
+// weight binding (the token embedding's row count).
+Result<ModelConfig> read_common_config(const gguf::Metadata& metadata, std::string arch);
+
+// `{arch}.<suffix>` as an integer / float, or `fallback` when absent; an Error when present with
+// a wrong type or out of range.
+Result<int64_t> arch_int(const gguf::Metadata& metadata, const std::string& arch,
+                         std::string_view suffix, int64_t fallback);
+Result<float> arch_float(const gguf::Metadata& metadata, const std::string& arch,
+                         std::string_view suffix, float fallback);
+
+}  // namespace hearth::model

@@ -1,0 +1,38 @@
+// Sequence storage: two flat buffers sized once at creation (n_ctx positions of every layer).
+#include "hearth/model/kv_cache.h"
+
+#include "hearth/base/check.h"
+
+namespace hearth::model {
+
+Result<KvType> kv_type_from_name(std::string_view name) {
+  if (name == "f16") return KvType::kF16;
+  if (name == "f32") return KvType::kF32;
+  return make_error("unknown KV cache type '{}' (expected f16 or f32)", name);
+}
+
+Sequence::Sequence(const KvShape& shape, int64_t n_ctx, KvType kv_type)
+    : shape_(shape), n_ctx_(n_ctx), kv_type_(kv_type) {
+  const auto rows = static_cast<size_t>(shape.n_layers * shape.n_kv_heads * n_ctx);
+  keys_.resize(rows * static_cast<size_t>(shape.head_dim) * element_bytes());
+  values_.resize(rows * static_cast<size_t>(shape.head_dim_v) * element_bytes());
+}
+
+void Sequence::truncate(int64_t n) {
+  HEARTH_CHECK(n >= 0 && n <= size_, "truncate to {} of a sequence of {}", n, size_);
+  size_ = n;
+}
+
+uint8_t* Sequence::key(int64_t layer, int64_t kv_head, int64_t position) {
+  HEARTH_DCHECK(position < n_ctx_, "position {} past n_ctx {}", position, n_ctx_);
+  const int64_t row = (layer * shape_.n_kv_heads + kv_head) * n_ctx_ + position;
+  return keys_.data() + static_cast<size_t>(row * shape_.head_dim) * element_bytes();
+}
+
+uint8_t* Sequence::value(int64_t layer, int64_t kv_head, int64_t position) {
+  HEARTH_DCHECK(position < n_ctx_, "position {} past n_ctx {}", position, n_ctx_);
+  const int64_t row = (layer * shape_.n_kv_heads + kv_head) * n_ctx_ + position;
+  return values_.data() + static_cast<size_t>(row * shape_.head_dim_v) * element_bytes();
+}
+
+}  // namespace hearth::model

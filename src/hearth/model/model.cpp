@@ -1,0 +1,58 @@
+// Model loading (architecture lookup in the registry) and the forward entry point.
+#include "hearth/model/model.h"
+
+#include "hearth/model/arch/registry.h"
+#include "hearth/model/blocks.h"
+
+namespace hearth::model {
+
+struct ModelState {
+  TensorHook hook;
+  std::unique_ptr<ForwardPass> pass;
+};
+
+Result<std::unique_ptr<Model>> Model::load(const std::filesystem::path& path) {
+  HEARTH_ASSIGN_OR_RETURN(gguf::File file, gguf::File::open(path));
+  HEARTH_ASSIGN_OR_RETURN(const std::string_view arch,
+                          file.metadata().get_string("general.architecture"));
+  const ArchLoader loader = find_arch(arch);
+  if (loader == nullptr) {
+    std::string known;
+    for (const auto name : known_arches()) known += (known.empty() ? "" : ", ") + std::string(name);
+    return make_error("{}: architecture '{}' is not supported (hearth runs {})", path.string(), arch,
+                      known);
+  }
+  auto loaded = loader(file);
+  if (!loaded.ok()) return make_error("{}: {}", path.string(), loaded.error().message());
+  std::unique_ptr<ArchModel> arch_model = std::move(*loaded);
+  return std::unique_ptr<Model>(new Model(std::move(file), std::move(arch_model)));
+}
+
+Model::Model(gguf::File file, std::unique_ptr<ArchModel> arch)
+    : file_(std::move(file)), arch_(std::move(arch)), state_(std::make_unique<ModelState>()) {
+  state_->pass = std::make_unique<ForwardPass>(arch_->config(), &state_->hook);
+}
+
+Model::~Model() = default;
+
+const ModelConfig& Model::config() const { return arch_->config(); }
+
+Result<std::unique_ptr<Sequence>> Model::new_sequence(int64_t n_ctx, KvType kv_type) const {
+  if (n_ctx <= 0) return make_error("context size must be positive, got {}", n_ctx);
+  const ModelConfig& c = config();
+  const KvShape shape{c.n_layers, c.n_kv_heads, c.head_dim, c.head_dim_v};
+  return std::make_unique<Sequence>(shape, n_ctx, kv_type);
+}
+
+Status Model::forward(std::span<const BatchToken> batch, std::vector<float>& logits,
+                      ThreadPool* pool) {
+  logits.clear();
+  if (batch.empty()) return Status();
+  HEARTH_RETURN_IF_ERROR(state_->pass->begin(batch, pool));
+  arch_->forward(*state_->pass, logits);
+  return Status();
+}
+
+void Model::set_tensor_hook(TensorHook hook) { state_->hook = std::move(hook); }
+
+}  // namespace hearth::model

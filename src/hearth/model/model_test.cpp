@@ -1,0 +1,258 @@
+// Tests of the forward pass: llama.cpp's goldens for the tiny models in testdata (logits at every
+// position, last-position logits of every prompt, 32-token greedy continuations) with the
+// tolerances of issue #6; thread-count independence; sequences that are truncated and reused;
+// and load errors that name the tensor or key.
+#include "hearth/model/model.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "hearth/base/json.h"
+#include "testing.h"
+
+namespace hearth::model {
+namespace {
+
+struct Golden {
+  Json json;
+  std::vector<float> bin;
+  std::filesystem::path model_path;
+
+  std::vector<float> block(const Json& ref) const {
+    const size_t offset = ref["offset_bytes"].get<size_t>() / sizeof(float);
+    size_t count = 0;
+    if (ref.contains("count")) {
+      count = ref["count"].get<size_t>();
+    } else {
+      count = ref["shape"][0].get<size_t>() * ref["shape"][1].get<size_t>();
+    }
+    return std::vector<float>(bin.begin() + offset, bin.begin() + offset + count);
+  }
+};
+
+Golden read_golden(const std::filesystem::path& dir, const std::string& model) {
+  Golden golden;
+  std::ifstream json_in(dir / (model + ".golden.json"));
+  golden.json = Json::parse(json_in);
+  std::ifstream bin_in(dir / (model + ".golden.bin"), std::ios::binary | std::ios::ate);
+  golden.bin.resize(static_cast<size_t>(bin_in.tellg()) / sizeof(float));
+  bin_in.seekg(0);
+  bin_in.read(reinterpret_cast<char*>(golden.bin.data()),
+              static_cast<std::streamsize>(golden.bin.size() * sizeof(float)));
+  golden.model_path = dir / (model + ".gguf");
+  return golden;
+}
+
+std::vector<int32_t> tokens_of(const Json& prompt) { return prompt["tokens"].get<std::vector<int32_t>>(); }
+
+int32_t argmax(std::span<const float> logits) {
+  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
+
+double rms(std::span<const float> values) {
+  double sum = 0;
+  for (float v : values) sum += double(v) * v;
+  return std::sqrt(sum / double(values.size()));
+}
+
+double max_abs_diff(std::span<const float> a, std::span<const float> b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(double(a[i]) - b[i]));
+  return worst;
+}
+
+// Runs `tokens` as one batch on a fresh F32-cache sequence (the golden settings), returning the
+// logits of every position when `all` and of the last one otherwise.
+std::vector<float> run_prompt(Model& model, Sequence& sequence, const std::vector<int32_t>& tokens,
+                              bool all, ThreadPool* pool) {
+  std::vector<BatchToken> batch;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    batch.push_back({&sequence, tokens[i], all || i + 1 == tokens.size()});
+  }
+  std::vector<float> logits;
+  const Status status = model.forward(batch, logits, pool);
+  EXPECT_TRUE(status.ok()) << status.error().message();
+  return logits;
+}
+
+class GoldenTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenTest, MatchesLlamaCpp) {
+  HEARTH_REQUIRE_TESTDATA(dir, "models/" + GetParam() + ".gguf");
+  const Golden golden = read_golden(dir.parent_path(), GetParam());
+  auto loaded = Model::load(golden.model_path);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  Model& model = **loaded;
+  const int64_t n_vocab = model.config().n_vocab;
+  ASSERT_EQ(n_vocab, golden.json["n_vocab"].get<int64_t>());
+
+  // Every position of prompt 0: top-1 equal and |Δ| <= 1% of the RMS.
+  {
+    const Json& all = golden.json["all_positions"];
+    const std::vector<float> expected = golden.block(all);
+    const auto tokens = tokens_of(golden.json["prompts"][all["prompt_index"].get<size_t>()]);
+    auto sequence = model.new_sequence(256, KvType::kF32).value();
+    const std::vector<float> logits = run_prompt(model, *sequence, tokens, true, nullptr);
+    ASSERT_EQ(logits.size(), expected.size());
+    for (size_t pos = 0; pos < tokens.size(); ++pos) {
+      const std::span<const float> want(expected.data() + pos * n_vocab, size_t(n_vocab));
+      const std::span<const float> got(logits.data() + pos * n_vocab, size_t(n_vocab));
+      EXPECT_EQ(argmax(got), argmax(want)) << "position " << pos;
+      EXPECT_LE(max_abs_diff(got, want), 0.01 * rms(want)) << "position " << pos;
+    }
+  }
+
+  for (const Json& prompt : golden.json["prompts"]) {
+    SCOPED_TRACE(prompt["text"].get<std::string>());
+    const auto tokens = tokens_of(prompt);
+    auto sequence = model.new_sequence(256, KvType::kF32).value();
+    std::vector<float> logits = run_prompt(model, *sequence, tokens, false, nullptr);
+    const std::vector<float> want = golden.block(prompt["last_logits"]);
+    // Quantized models too: hearth rounds activations to 8 bits as llama.cpp does (fp16 block
+    // scales), so their logits agree as closely as the F16 ones (the issue allows 10%).
+    EXPECT_LE(max_abs_diff(logits, want), 0.01 * rms(want));
+
+    // Greedy continuation, one token at a time: identical, except after a step whose golden top-1
+    // margin is a near-tie (below kTieMargin, 0.2% of the logits' RMS: llama.cpp's own output
+    // moves by 0.06-0.16 with its default F16 KV cache and diverges at those very steps, see
+    // default_settings_greedy_common_prefix). There hearth may take the runner-up, but only
+    // if it is within kTieMargin of it too.
+    constexpr double kTieMargin = 0.1;
+    const Json& greedy = prompt["greedy"];
+    const auto expected_tokens = greedy["tokens"].get<std::vector<int32_t>>();
+    const auto margins = greedy["step_margins"].get<std::vector<double>>();
+    for (size_t step = 0; step < expected_tokens.size(); ++step) {
+      const int32_t next = argmax(logits);
+      const int32_t expected = expected_tokens[step];
+      if (next != expected) {
+        ASSERT_LT(margins[step], kTieMargin) << "greedy step " << step << ": " << next
+                                             << " instead of " << expected;
+        EXPECT_LT(logits[size_t(next)] - logits[size_t(expected)], kTieMargin)
+            << "greedy step " << step;
+        break;  // a different, equally valid continuation from here on
+      }
+      const BatchToken token{sequence.get(), next, true};
+      ASSERT_TRUE(model.forward({&token, 1}, logits, nullptr).ok());
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyModels, GoldenTest,
+                         ::testing::Values("tiny-llama-f32", "tiny-llama-f16", "tiny-llama-q8_0",
+                                           "tiny-llama-q4_0", "tiny-qwen3-f16",
+                                           "tiny-gemma3-f16"));
+
+TEST(ModelTest, SameLogitsWithOneOrTwoThreads) {
+  HEARTH_REQUIRE_TESTDATA(path, "models/tiny-qwen3-f16.gguf");
+  auto model = Model::load(path).value();
+  const std::vector<int32_t> tokens = {9707, 11, 1879, 0, 576, 374, 264, 1273, 13};
+  auto one = model->new_sequence(64, KvType::kF16).value();
+  auto two = model->new_sequence(64, KvType::kF16).value();
+  ThreadPool pool(2);
+  const auto a = run_prompt(*model, *one, tokens, true, nullptr);
+  const auto b = run_prompt(*model, *two, tokens, true, &pool);
+  ASSERT_EQ(a, b);
+}
+
+TEST(ModelTest, TruncatedSequenceIsReusedAndBatchesMixSequences) {
+  HEARTH_REQUIRE_TESTDATA(path, "models/tiny-llama-f32.gguf");
+  auto model = Model::load(path).value();
+  const std::vector<int32_t> prompt = {1, 450, 4996, 17354, 1701, 432};
+  // Reference: the whole prompt on a fresh sequence.
+  auto fresh = model->new_sequence(32, KvType::kF32).value();
+  const auto want = run_prompt(*model, *fresh, prompt, false, nullptr);
+
+  // A sequence that saw another continuation, rewound to the shared prefix.
+  auto reused = model->new_sequence(32, KvType::kF32).value();
+  run_prompt(*model, *reused, {1, 450, 4996, 29871, 29896}, false, nullptr);
+  reused->truncate(3);
+  std::vector<float> got = run_prompt(*model, *reused, {17354, 1701, 432}, false, nullptr);
+  EXPECT_LE(max_abs_diff(got, want), 1e-4);
+  EXPECT_EQ(reused->size(), 6);
+
+  // Two sequences in one batch give what each gives alone.
+  auto s1 = model->new_sequence(32, KvType::kF32).value();
+  auto s2 = model->new_sequence(32, KvType::kF32).value();
+  std::vector<BatchToken> batch;
+  for (int32_t t : prompt) batch.push_back({s1.get(), t, false});
+  batch.push_back({s2.get(), 1, false});
+  batch.push_back({s2.get(), 450, true});
+  batch[prompt.size() - 1].want_logits = true;
+  std::vector<float> logits;
+  ASSERT_TRUE(model->forward(batch, logits, nullptr).ok());
+  const int64_t n_vocab = model->config().n_vocab;
+  ASSERT_EQ(logits.size(), size_t(2 * n_vocab));
+  EXPECT_LE(max_abs_diff({logits.data(), size_t(n_vocab)}, want), 1e-4);
+  auto s3 = model->new_sequence(32, KvType::kF32).value();
+  const auto alone = run_prompt(*model, *s3, {1, 450}, false, nullptr);
+  EXPECT_LE(max_abs_diff({logits.data() + n_vocab, size_t(n_vocab)}, alone), 1e-4);
+}
+
+TEST(ModelTest, FullContextAndBadTokenAreErrors) {
+  HEARTH_REQUIRE_TESTDATA(path, "models/tiny-llama-f32.gguf");
+  auto model = Model::load(path).value();
+  auto sequence = model->new_sequence(4, KvType::kF16).value();
+  std::vector<BatchToken> batch;
+  for (int32_t t : {1, 2, 3, 4, 5}) batch.push_back({sequence.get(), t, false});
+  std::vector<float> logits;
+  const Status full = model->forward(batch, logits, nullptr);
+  ASSERT_FALSE(full.ok());
+  EXPECT_NE(full.error().message().find("context of 4"), std::string::npos);
+  EXPECT_EQ(sequence->size(), 0);
+  const BatchToken bad{sequence.get(), 32000, true};
+  const Status out_of_vocab = model->forward({&bad, 1}, logits, nullptr);
+  ASSERT_FALSE(out_of_vocab.ok());
+  EXPECT_NE(out_of_vocab.error().message().find("32000"), std::string::npos);
+}
+
+// A copy of `source` without tensor `drop` (and with `reshape` given a wrong shape).
+std::filesystem::path broken_copy(const std::filesystem::path& source, const std::string& drop,
+                                  const std::string& reshape) {
+  const gguf::File file = gguf::File::open(source).value();
+  gguf::Writer writer;
+  for (const auto& [key, value] : file.metadata().entries()) writer.metadata().set(key, value);
+  for (const auto& tensor : file.tensors()) {
+    if (tensor.name == drop) continue;
+    std::vector<uint64_t> shape = tensor.shape;
+    if (tensor.name == reshape) std::swap(shape[0], shape[1]);
+    EXPECT_TRUE(writer.add_tensor(tensor.name, shape, tensor.type, tensor.data).ok());
+  }
+  const auto path = testing::temp_path("broken.gguf");
+  EXPECT_TRUE(writer.write(path).ok());
+  return path;
+}
+
+TEST(ModelTest, MissingOrMisshapenTensorIsNamed) {
+  HEARTH_REQUIRE_TESTDATA(path, "models/tiny-qwen3-f16.gguf");
+  auto missing = Model::load(broken_copy(path, "blk.1.ffn_up.weight", ""));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message().find("'blk.1.ffn_up.weight' is missing"), std::string::npos)
+      << missing.error().message();
+  auto misshapen = Model::load(broken_copy(path, "", "blk.0.attn_q.weight"));
+  ASSERT_FALSE(misshapen.ok());
+  EXPECT_NE(misshapen.error().message().find("'blk.0.attn_q.weight' has shape [128, 64]"),
+            std::string::npos)
+      << misshapen.error().message();
+}
+
+TEST(ModelTest, UnknownArchitectureIsNamed) {
+  HEARTH_REQUIRE_TESTDATA(path, "models/tiny-qwen3-f16.gguf");
+  const gguf::File file = gguf::File::open(path).value();
+  gguf::Writer writer;
+  for (const auto& [key, value] : file.metadata().entries()) writer.metadata().set(key, value);
+  writer.metadata().set("general.architecture", gguf::Value{std::string("mamba9")});
+  const auto out = testing::temp_path("mamba.gguf");
+  ASSERT_TRUE(writer.write(out).ok());
+  auto loaded = Model::load(out);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.error().message().find("architecture 'mamba9' is not supported"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace hearth::model
