@@ -20,6 +20,8 @@ models=(
   "tiny-qwen3moe-f32 qwen3moe tiny f32 11 data/vocab/qwen3/tokenizer.json"
   "tiny-qwen3moe-f16 qwen3moe tiny f16 12 data/vocab/qwen3/tokenizer.json"
   "tiny-qwen3moe-q8_0 qwen3moe tiny q8_0 13 data/vocab/qwen3/tokenizer.json"
+  "tiny-gemma4-f32 gemma4 tiny f32 21 data/vocab/qwen3/tokenizer.json"
+  "tiny-gemma4-f16 gemma4 tiny f16 22 data/vocab/qwen3/tokenizer.json"
 )
 
 mkdir -p "$work/node" "$work/models" "$out"

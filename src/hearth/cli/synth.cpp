@@ -87,7 +87,7 @@ void register_synth(CLI::App& app, int* exit_code) {
       "synth",
       "Write a GGUF model of a given architecture and shape with random weights and a "
       "real vocabulary (for tests, benchmarks and demos)");
-  command->add_option("--arch", flags->arch, "llama, qwen3 or gemma3 (implied by most presets)");
+  command->add_option("--arch", flags->arch, "llama, qwen3, qwen3moe or gemma3 (implied by most presets)");
   command->add_option("--preset", flags->preset,
                       "a named shape: " + presets + " (tiny: with --arch)");
   command->add_option("--dims", flags->dims,

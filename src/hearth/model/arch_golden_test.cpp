@@ -255,7 +255,8 @@ TEST(MoeTest, MisshapenExpertTensorIsNamed) {
 
 INSTANTIATE_TEST_SUITE_P(Goldens, ArchGoldenTest,
                          ::testing::Values("tiny-qwen3moe-f32", "tiny-qwen3moe-f16",
-                                           "tiny-qwen3moe-q8_0"));
+                                           "tiny-qwen3moe-q8_0", "tiny-gemma4-f32",
+                                           "tiny-gemma4-f16"));
 
 }  // namespace
 }  // namespace hearth::model

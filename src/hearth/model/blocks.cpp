@@ -21,19 +21,20 @@ namespace hearth::model {
 Result<AttentionWeights> bind_attention(const WeightBinder& binder, const ModelConfig& config,
                                         int64_t layer, bool qk_norm) {
   const std::string blk = fmt::format("blk.{}.", layer);
-  const int64_t q_dim = config.n_heads * config.head_dim;
+  const LayerAttention& shape = config.layer_attention[static_cast<size_t>(layer)];
+  const int64_t q_dim = config.n_heads * shape.head_dim;
   AttentionWeights w;
   HEARTH_ASSIGN_OR_RETURN(w.q, binder.matrix(blk + "attn_q.weight", config.d_model, q_dim));
   HEARTH_ASSIGN_OR_RETURN(
-      w.k, binder.matrix(blk + "attn_k.weight", config.d_model, config.n_kv_heads * config.head_dim));
+      w.k, binder.matrix(blk + "attn_k.weight", config.d_model, shape.n_kv_heads * shape.head_dim));
   HEARTH_ASSIGN_OR_RETURN(w.v, binder.matrix(blk + "attn_v.weight", config.d_model,
-                                             config.n_kv_heads * config.head_dim_v));
-  HEARTH_ASSIGN_OR_RETURN(w.output, binder.matrix(blk + "attn_output.weight",
-                                                  config.n_heads * config.head_dim_v,
-                                                  config.d_model));
+                                             shape.n_kv_heads * shape.head_dim_v));
+  HEARTH_ASSIGN_OR_RETURN(
+      w.output,
+      binder.matrix(blk + "attn_output.weight", config.n_heads * shape.head_dim_v, config.d_model));
   if (qk_norm) {
-    HEARTH_ASSIGN_OR_RETURN(w.q_norm, binder.vector(blk + "attn_q_norm.weight", config.head_dim));
-    HEARTH_ASSIGN_OR_RETURN(w.k_norm, binder.vector(blk + "attn_k_norm.weight", config.head_dim));
+    HEARTH_ASSIGN_OR_RETURN(w.q_norm, binder.vector(blk + "attn_q_norm.weight", shape.head_dim));
+    HEARTH_ASSIGN_OR_RETURN(w.k_norm, binder.vector(blk + "attn_k_norm.weight", shape.head_dim));
   }
   return w;
 }
@@ -41,9 +42,11 @@ Result<AttentionWeights> bind_attention(const WeightBinder& binder, const ModelC
 Result<FfnWeights> bind_ffn(const WeightBinder& binder, const ModelConfig& config, int64_t layer) {
   const std::string blk = fmt::format("blk.{}.", layer);
   FfnWeights w;
-  HEARTH_ASSIGN_OR_RETURN(w.gate, binder.matrix(blk + "ffn_gate.weight", config.d_model, config.d_ff));
+  HEARTH_ASSIGN_OR_RETURN(w.gate,
+                          binder.matrix(blk + "ffn_gate.weight", config.d_model, config.d_ff));
   HEARTH_ASSIGN_OR_RETURN(w.up, binder.matrix(blk + "ffn_up.weight", config.d_model, config.d_ff));
-  HEARTH_ASSIGN_OR_RETURN(w.down, binder.matrix(blk + "ffn_down.weight", config.d_ff, config.d_model));
+  HEARTH_ASSIGN_OR_RETURN(w.down,
+                          binder.matrix(blk + "ffn_down.weight", config.d_ff, config.d_model));
   return w;
 }
 
@@ -93,26 +96,32 @@ Status ForwardPass::begin(std::span<const BatchToken> batch, ThreadPool* pool) {
     }
     auto [it, inserted] = next.try_emplace(entry.sequence, entry.sequence->size());
     if (it->second >= entry.sequence->n_ctx()) {
-      return make_error("the context is full: {} tokens do not fit a context of {}",
-                        it->second + 1, entry.sequence->n_ctx());
+      return make_error("the context is full: {} tokens do not fit a context of {}", it->second + 1,
+                        entry.sequence->n_ctx());
     }
     positions_[t] = it->second++;
   }
   const int64_t n = n_tokens_;
-  const int64_t q_dim = config_.n_heads * std::max(config_.head_dim, config_.head_dim_v);
+  int64_t q_dim = 0, k_dim = 0, v_dim = 0, max_head_dim_v = 0;  // the widest layer's
+  for (const LayerAttention& layer : config_.layer_attention) {
+    q_dim = std::max(q_dim, config_.n_heads * std::max(layer.head_dim, layer.head_dim_v));
+    k_dim = std::max(k_dim, layer.n_kv_heads * layer.head_dim);
+    v_dim = std::max(v_dim, layer.n_kv_heads * layer.head_dim_v);
+    max_head_dim_v = std::max(max_head_dim_v, layer.head_dim_v);
+  }
   resize(residual_, n * config_.d_model);
   resize(normed_, n * config_.d_model);
   resize(block_out_, n * config_.d_model);
   resize(q_, n * q_dim);
-  resize(k_, n * config_.n_kv_heads * config_.head_dim);
-  resize(v_, n * config_.n_kv_heads * config_.head_dim_v);
-  resize(attn_, n * config_.n_heads * config_.head_dim_v);
+  resize(k_, n * k_dim);
+  resize(v_, n * v_dim);
+  resize(attn_, n * config_.n_heads * max_head_dim_v);
   resize(gate_, n * config_.d_ff);
   resize(up_, n * config_.d_ff);
   int64_t max_ctx = 0;
   for (const auto& [sequence, end] : next) max_ctx = std::max(max_ctx, end);
   const int threads = pool == nullptr ? 1 : pool->size();
-  resize(scores_, threads * (max_ctx + config_.head_dim_v));
+  resize(scores_, threads * (max_ctx + max_head_dim_v));
   return Status();
 }
 
@@ -166,46 +175,60 @@ void ForwardPass::add_residual(float* x, const float* y) const {
 }
 
 void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const float* h, float* out) {
-  const int64_t head_dim = config_.head_dim;
-  const int64_t head_dim_v = config_.head_dim_v;
+  const LayerAttention& shape = config_.layer_attention[static_cast<size_t>(layer)];
+  const int64_t n_kv_heads = shape.n_kv_heads;
+  const int64_t head_dim = shape.head_dim;
+  const int64_t head_dim_v = shape.head_dim_v;
   const int64_t q_width = config_.n_heads * head_dim;
-  const int64_t k_width = config_.n_kv_heads * head_dim;
-  const int64_t v_width = config_.n_kv_heads * head_dim_v;
+  const int64_t k_width = n_kv_heads * head_dim;
+  const int64_t v_width = n_kv_heads * head_dim_v;
   linear(w.q, h, q_.data());  // [n_tokens][n_heads * head_dim]
   linear(w.k, h, k_.data());  // [n_tokens][n_kv_heads * head_dim]
-  linear(w.v, h, v_.data());  // [n_tokens][n_kv_heads * head_dim_v]
+  if (w.v) {
+    linear(w.v, h, v_.data());  // [n_tokens][n_kv_heads * head_dim_v]
+  } else {
+    HEARTH_DCHECK(head_dim_v == head_dim, "values shared with keys need one head size");
+    std::copy(k_.begin(), k_.begin() + n_tokens_ * k_width, v_.begin());
+  }
 
   const LayerRope& layer_rope = config_.layer_rope[static_cast<size_t>(layer)];
+  const bool freq_factors = shape.rope_freq_factors && !config_.rope_freq_factors.empty();
   const tensor::RopeParams rope{
-      .n_dims = config_.rope_dims,
+      .n_dims = shape.rope_dims,
       .freq_base = layer_rope.freq_base,
       .freq_scale = layer_rope.freq_scale,
-      .freq_factors =
-          config_.rope_freq_factors.empty() ? nullptr : config_.rope_freq_factors.data(),
+      .freq_factors = freq_factors ? config_.rope_freq_factors.data() : nullptr,
       .layout = config_.rope_layout};
   for (int64_t t = 0; t < n_tokens_; ++t) {
     float* q = q_.data() + t * q_width;
     float* k = k_.data() + t * k_width;
+    float* v = v_.data() + t * v_width;
     if (!w.q_norm.empty()) {
       for (int64_t head = 0; head < config_.n_heads; ++head) {
         float* row = q + head * head_dim;
         tensor::rms_norm(row, w.q_norm.data(), row, head_dim, config_.rms_eps);
       }
-      for (int64_t head = 0; head < config_.n_kv_heads; ++head) {
+      for (int64_t head = 0; head < n_kv_heads; ++head) {
         float* row = k + head * head_dim;
         tensor::rms_norm(row, w.k_norm.data(), row, head_dim, config_.rms_eps);
       }
     }
+    if (w.v_norm) {
+      for (int64_t head = 0; head < n_kv_heads; ++head) {
+        float* row = v + head * head_dim_v;
+        tensor::rms_norm(row, nullptr, row, head_dim_v, config_.rms_eps);
+      }
+    }
     tensor::rope(q, config_.n_heads, head_dim, positions_[t], rope);
-    tensor::rope(k, config_.n_kv_heads, head_dim, positions_[t], rope);
+    tensor::rope(k, n_kv_heads, head_dim, positions_[t], rope);
     // Store this token's keys and values at its position in its sequence's cache.
     Sequence& sequence = *batch_[t].sequence;
     const GgmlType cache_type = sequence.element_type();
-    for (int64_t g = 0; g < config_.n_kv_heads; ++g) {
+    for (int64_t g = 0; g < n_kv_heads; ++g) {
       tensor::quantize_row(cache_type, k + g * head_dim, sequence.key(layer, g, positions_[t]),
                            head_dim);
-      tensor::quantize_row(cache_type, v_.data() + t * v_width + g * head_dim_v,
-                           sequence.value(layer, g, positions_[t]), head_dim_v);
+      tensor::quantize_row(cache_type, v + g * head_dim_v, sequence.value(layer, g, positions_[t]),
+                           head_dim_v);
     }
   }
   trace(layer, "q", q_.data(), q_width);
@@ -230,13 +253,14 @@ void ForwardPass::attend(int64_t layer, int64_t t, int64_t head, float* scores, 
   // llama.cpp's sliding window masks key p0 for query p1 when p1 - p0 >= window.
   const int64_t first = window > 0 ? std::max<int64_t>(0, position - window + 1) : 0;
   const int64_t n_visible = position - first + 1;
-  const int64_t g = head / (config_.n_heads / config_.n_kv_heads);
-  const float* q = q_.data() + t * config_.n_heads * config_.head_dim + head * config_.head_dim;
-  tensor::matvec(sequence.element_type(), sequence.key(layer, g, first), n_visible,
-                 config_.head_dim, q, scores, nullptr);
+  const LayerAttention& shape = config_.layer_attention[static_cast<size_t>(layer)];
+  const int64_t g = head / (config_.n_heads / shape.n_kv_heads);
+  const float* q = q_.data() + t * config_.n_heads * shape.head_dim + head * shape.head_dim;
+  tensor::matvec(sequence.element_type(), sequence.key(layer, g, first), n_visible, shape.head_dim,
+                 q, scores, nullptr);
   tensor::scale(scores, config_.attention_scale, scores, n_visible);
   tensor::softmax(scores, n_visible);
-  const int64_t head_dim_v = config_.head_dim_v;
+  const int64_t head_dim_v = shape.head_dim_v;
   float* value = scores + n_visible;  // one decoded value row
   std::fill(out, out + head_dim_v, 0.0f);
   for (int64_t j = 0; j < n_visible; ++j) {

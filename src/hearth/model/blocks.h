@@ -15,13 +15,16 @@
 
 namespace hearth::model {
 
+// Shapes are the layer's (config.layer_attention).
 struct AttentionWeights {
-  Matrix q;       // [d_model] -> [n_heads * head_dim]
-  Matrix k;       // [d_model] -> [n_kv_heads * head_dim]
-  Matrix v;       // [d_model] -> [n_kv_heads * head_dim_v]
-  Matrix output;  // [n_heads * head_dim_v] -> [d_model]
-  Vector q_norm;  // [head_dim] RMS norm weight of each query head, or empty
-  Vector k_norm;  // [head_dim] the same for keys
+  Matrix q;             // [d_model] -> [n_heads * head_dim]
+  Matrix k;             // [d_model] -> [n_kv_heads * head_dim]
+  Matrix v;             // [d_model] -> [n_kv_heads * head_dim_v]; empty: values are the key
+                        // projection before its norm and RoPE (Gemma 4's attention_k_eq_v)
+  Matrix output;        // [n_heads * head_dim_v] -> [d_model]
+  Vector q_norm;        // [head_dim] RMS norm weight of each query head, or empty
+  Vector k_norm;        // [head_dim] the same for keys
+  bool v_norm = false;  // RMS-normalise each value head, without a weight (Gemma 4)
 };
 
 enum class Activation { kSilu, kGeluTanh };

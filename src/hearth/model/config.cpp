@@ -20,6 +20,31 @@ Result<int64_t> arch_int(const gguf::Metadata& metadata, const std::string& arch
   return value;
 }
 
+Result<std::vector<int64_t>> arch_int_per_layer(const gguf::Metadata& metadata,
+                                                const std::string& arch, std::string_view suffix,
+                                                int64_t n_layers, int64_t fallback) {
+  const std::string key = fmt::format("{}.{}", arch, suffix);
+  const gguf::Value* value = metadata.find(key);
+  if (value == nullptr || value->array() == nullptr) {
+    HEARTH_ASSIGN_OR_RETURN(const int64_t scalar, arch_int(metadata, arch, suffix, fallback));
+    return std::vector<int64_t>(static_cast<size_t>(n_layers), scalar);
+  }
+  const gguf::Array& array = *value->array();
+  if (static_cast<int64_t>(array.items.size()) != n_layers) {
+    return make_error("metadata {} has {} entries for {} layers", key, array.items.size(),
+                      n_layers);
+  }
+  std::vector<int64_t> values;
+  for (const gguf::Value& item : array.items) {
+    const auto v = item.to_int();
+    if (!v || *v < 0 || *v > (int64_t{1} << 32)) {
+      return make_error("metadata {} holds an entry that is not a valid integer", key);
+    }
+    values.push_back(*v);
+  }
+  return values;
+}
+
 Result<float> arch_float(const gguf::Metadata& metadata, const std::string& arch,
                          std::string_view suffix, float fallback) {
   const std::string key = fmt::format("{}.{}", arch, suffix);
@@ -50,8 +75,10 @@ Result<ModelConfig> read_common_config(const gguf::Metadata& metadata, std::stri
   HEARTH_ASSIGN_OR_RETURN(config.d_model, required_int(metadata, a, "embedding_length"));
   HEARTH_ASSIGN_OR_RETURN(config.n_layers, required_int(metadata, a, "block_count"));
   HEARTH_ASSIGN_OR_RETURN(config.n_heads, required_int(metadata, a, "attention.head_count"));
-  HEARTH_ASSIGN_OR_RETURN(config.n_kv_heads,
-                          arch_int(metadata, a, "attention.head_count_kv", config.n_heads));
+  HEARTH_ASSIGN_OR_RETURN(
+      const std::vector<int64_t> layer_kv_heads,
+      arch_int_per_layer(metadata, a, "attention.head_count_kv", config.n_layers, config.n_heads));
+  config.n_kv_heads = layer_kv_heads.front();
   HEARTH_ASSIGN_OR_RETURN(config.d_ff, required_int(metadata, a, "feed_forward_length"));
   HEARTH_ASSIGN_OR_RETURN(config.n_ctx_train, arch_int(metadata, a, "context_length", 2048));
   HEARTH_ASSIGN_OR_RETURN(config.n_experts, arch_int(metadata, a, "expert_count", 0));
@@ -61,9 +88,11 @@ Result<ModelConfig> read_common_config(const gguf::Metadata& metadata, std::stri
     return make_error("metadata {}.expert_used_count = {} does not fit {} experts", a,
                       config.n_experts_used, config.n_experts);
   }
-  if (config.n_kv_heads <= 0 || config.n_heads % config.n_kv_heads != 0) {
-    return make_error("{} attention heads are not a multiple of {} KV heads", config.n_heads,
-                      config.n_kv_heads);
+  for (const int64_t n_kv_heads : layer_kv_heads) {
+    if (n_kv_heads <= 0 || config.n_heads % n_kv_heads != 0) {
+      return make_error("{} attention heads are not a multiple of {} KV heads", config.n_heads,
+                        n_kv_heads);
+    }
   }
   HEARTH_ASSIGN_OR_RETURN(config.head_dim, arch_int(metadata, a, "attention.key_length",
                                                     config.d_model / config.n_heads));
@@ -83,7 +112,8 @@ Result<ModelConfig> read_common_config(const gguf::Metadata& metadata, std::stri
   config.rope_dims = static_cast<int>(rope_dims);
   HEARTH_ASSIGN_OR_RETURN(config.rope.freq_base, arch_float(metadata, a, "rope.freq_base", 10000));
   // llama.cpp: rope.scaling.factor (or the older rope.scale_linear) divides positions.
-  HEARTH_ASSIGN_OR_RETURN(const float scale_linear, arch_float(metadata, a, "rope.scale_linear", 0));
+  HEARTH_ASSIGN_OR_RETURN(const float scale_linear,
+                          arch_float(metadata, a, "rope.scale_linear", 0));
   HEARTH_ASSIGN_OR_RETURN(const float scaling_factor,
                           arch_float(metadata, a, "rope.scaling.factor", scale_linear));
   config.rope.freq_scale = scaling_factor > 0 ? 1.0f / scaling_factor : 1.0f;
@@ -92,6 +122,12 @@ Result<ModelConfig> read_common_config(const gguf::Metadata& metadata, std::stri
                           arch_float(metadata, a, "final_logit_softcapping", 0));
   config.layer_window.assign(static_cast<size_t>(config.n_layers), 0);
   config.layer_rope.assign(static_cast<size_t>(config.n_layers), config.rope);
+  for (const int64_t n_kv_heads : layer_kv_heads) {
+    config.layer_attention.push_back(LayerAttention{.n_kv_heads = n_kv_heads,
+                                                    .head_dim = config.head_dim,
+                                                    .head_dim_v = config.head_dim_v,
+                                                    .rope_dims = config.rope_dims});
+  }
   return config;
 }
 

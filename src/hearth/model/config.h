@@ -18,6 +18,17 @@ struct LayerRope {
   float freq_scale = 1.0f;
 };
 
+// The attention shape of one layer. read_common_config gives every layer the file's uniform
+// values; Gemma 4 gives its sliding-window layers their own head size ({arch}.attention.
+// key_length_swa) and KV head count ({arch}.attention.head_count_kv as a per-layer array).
+struct LayerAttention {
+  int64_t n_kv_heads = 0;
+  int64_t head_dim = 0;    // of queries and keys
+  int64_t head_dim_v = 0;  // of values
+  int rope_dims = 0;
+  bool rope_freq_factors = true;  // whether config.rope_freq_factors apply to this layer
+};
+
 struct ModelConfig {
   std::string arch;  // general.architecture
   std::string name;  // general.name, or the file name
@@ -25,7 +36,7 @@ struct ModelConfig {
   int64_t d_model = 0;
   int64_t n_layers = 0;
   int64_t n_heads = 0;
-  int64_t n_kv_heads = 0;
+  int64_t n_kv_heads = 0;  // of layer 0 (per layer: layer_attention)
   int64_t head_dim = 0;    // of queries and keys ({arch}.attention.key_length)
   int64_t head_dim_v = 0;  // of values ({arch}.attention.value_length)
   int64_t d_ff = 0;
@@ -39,14 +50,16 @@ struct ModelConfig {
   float rms_eps = 1e-5f;
 
   tensor::RopeLayout rope_layout = tensor::RopeLayout::kNormal;
-  int rope_dims = 0;   // {arch}.rope.dimension_count, default head_dim
-  LayerRope rope;      // {arch}.rope.freq_base, 1 / {arch}.rope.scaling.factor
+  int rope_dims = 0;  // {arch}.rope.dimension_count, default head_dim
+  LayerRope rope;     // {arch}.rope.freq_base, 1 / {arch}.rope.scaling.factor
   // Attention logits are q.k * attention_scale (default 1/sqrt(head_dim)).
   float attention_scale = 0.0f;
   // Per layer: attends only to the last `sliding_window` positions (0: every position).
   std::vector<int64_t> layer_window;
   // Per layer RoPE (differs between sliding and global layers in Gemma 3).
   std::vector<LayerRope> layer_rope;
+  // Per layer attention shape (n_layers entries).
+  std::vector<LayerAttention> layer_attention;
   float final_logit_softcap = 0.0f;  // {arch}.final_logit_softcapping; 0 = none
   // Llama 3's long-context RoPE: per-pair divisors of the frequency, from the rope_freqs.weight
   // tensor (rope_dims / 2 values); empty when the file has none.
@@ -61,6 +74,11 @@ Result<ModelConfig> read_common_config(const gguf::Metadata& metadata, std::stri
 // a wrong type or out of range.
 Result<int64_t> arch_int(const gguf::Metadata& metadata, const std::string& arch,
                          std::string_view suffix, int64_t fallback);
+// `{arch}.<suffix>` as one integer for every layer or an array of n_layers integers (llama.cpp's
+// get_key_or_arr); `fallback` for every layer when absent.
+Result<std::vector<int64_t>> arch_int_per_layer(const gguf::Metadata& metadata,
+                                                const std::string& arch, std::string_view suffix,
+                                                int64_t n_layers, int64_t fallback);
 Result<float> arch_float(const gguf::Metadata& metadata, const std::string& arch,
                          std::string_view suffix, float fallback);
 

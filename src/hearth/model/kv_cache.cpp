@@ -1,4 +1,5 @@
-// Sequence storage: two flat buffers sized once at creation (n_ctx positions of every layer).
+// Sequence storage: two flat buffers sized once at creation (n_ctx positions of every layer),
+// each layer at its own offset.
 #include "hearth/model/kv_cache.h"
 
 #include "hearth/base/check.h"
@@ -13,9 +14,16 @@ Result<KvType> kv_type_from_name(std::string_view name) {
 
 Sequence::Sequence(const KvShape& shape, int64_t n_ctx, KvType kv_type)
     : shape_(shape), n_ctx_(n_ctx), kv_type_(kv_type) {
-  const auto rows = static_cast<size_t>(shape.n_layers * shape.n_kv_heads * n_ctx);
-  keys_.resize(rows * static_cast<size_t>(shape.head_dim) * element_bytes());
-  values_.resize(rows * static_cast<size_t>(shape.head_dim_v) * element_bytes());
+  size_t key_bytes = 0, value_bytes = 0;
+  for (const KvLayerShape& layer : shape.layers) {
+    key_offsets_.push_back(key_bytes);
+    value_offsets_.push_back(value_bytes);
+    const auto rows = static_cast<size_t>(layer.n_kv_heads * n_ctx);
+    key_bytes += rows * static_cast<size_t>(layer.head_dim) * element_bytes();
+    value_bytes += rows * static_cast<size_t>(layer.head_dim_v) * element_bytes();
+  }
+  keys_.resize(key_bytes);
+  values_.resize(value_bytes);
 }
 
 void Sequence::truncate(int64_t n) {
@@ -25,14 +33,18 @@ void Sequence::truncate(int64_t n) {
 
 uint8_t* Sequence::key(int64_t layer, int64_t kv_head, int64_t position) {
   HEARTH_DCHECK(position < n_ctx_, "position {} past n_ctx {}", position, n_ctx_);
-  const int64_t row = (layer * shape_.n_kv_heads + kv_head) * n_ctx_ + position;
-  return keys_.data() + static_cast<size_t>(row * shape_.head_dim) * element_bytes();
+  const KvLayerShape& shape = shape_.layers[static_cast<size_t>(layer)];
+  const int64_t row = kv_head * n_ctx_ + position;
+  return keys_.data() + key_offsets_[static_cast<size_t>(layer)] +
+         static_cast<size_t>(row * shape.head_dim) * element_bytes();
 }
 
 uint8_t* Sequence::value(int64_t layer, int64_t kv_head, int64_t position) {
   HEARTH_DCHECK(position < n_ctx_, "position {} past n_ctx {}", position, n_ctx_);
-  const int64_t row = (layer * shape_.n_kv_heads + kv_head) * n_ctx_ + position;
-  return values_.data() + static_cast<size_t>(row * shape_.head_dim_v) * element_bytes();
+  const KvLayerShape& shape = shape_.layers[static_cast<size_t>(layer)];
+  const int64_t row = kv_head * n_ctx_ + position;
+  return values_.data() + value_offsets_[static_cast<size_t>(layer)] +
+         static_cast<size_t>(row * shape.head_dim_v) * element_bytes();
 }
 
 }  // namespace hearth::model

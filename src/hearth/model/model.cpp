@@ -19,8 +19,8 @@ Result<std::unique_ptr<Model>> Model::load(const std::filesystem::path& path) {
   if (loader == nullptr) {
     std::string known;
     for (const auto name : known_arches()) known += (known.empty() ? "" : ", ") + std::string(name);
-    return make_error("{}: architecture '{}' is not supported (hearth runs {})", path.string(), arch,
-                      known);
+    return make_error("{}: architecture '{}' is not supported (hearth runs {})", path.string(),
+                      arch, known);
   }
   auto loaded = loader(file);
   if (!loaded.ok()) return make_error("{}: {}", path.string(), loaded.error().message());
@@ -35,12 +35,17 @@ Model::Model(gguf::File file, std::unique_ptr<ArchModel> arch)
 
 Model::~Model() = default;
 
-const ModelConfig& Model::config() const { return arch_->config(); }
+const ModelConfig& Model::config() const {
+  return arch_->config();
+}
 
 Result<std::unique_ptr<Sequence>> Model::new_sequence(int64_t n_ctx, KvType kv_type) const {
   if (n_ctx <= 0) return make_error("context size must be positive, got {}", n_ctx);
   const ModelConfig& c = config();
-  const KvShape shape{c.n_layers, c.n_kv_heads, c.head_dim, c.head_dim_v};
+  KvShape shape;
+  for (const LayerAttention& layer : c.layer_attention) {
+    shape.layers.push_back({layer.n_kv_heads, layer.head_dim, layer.head_dim_v});
+  }
   return std::make_unique<Sequence>(shape, n_ctx, kv_type);
 }
 
@@ -53,6 +58,8 @@ Status Model::forward(std::span<const BatchToken> batch, std::vector<float>& log
   return Status();
 }
 
-void Model::set_tensor_hook(TensorHook hook) { state_->hook = std::move(hook); }
+void Model::set_tensor_hook(TensorHook hook) {
+  state_->hook = std::move(hook);
+}
 
 }  // namespace hearth::model

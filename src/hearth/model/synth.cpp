@@ -27,6 +27,13 @@ struct ArchSpec {
   bool sliding_window = false;    // {arch}.attention.sliding_window, rope.freq_base_swa
   bool scaled_embedding = false;  // llama.cpp multiplies input embeddings by sqrt(d_model)
   bool moe = false;               // ffn_gate_inp + ffn_{gate,up,down}_exps instead of the FFN
+  // Sliding layers with a per-layer flag array, and every sliding_period-th layer global with
+  // its own head size and KV heads, values = keys (no attn_v) and "proportional" RoPE over a
+  // quarter of its dims (rope_freqs.weight), as Gemma 4's converter writes them.
+  bool global_layers = false;
+  bool unit_attention_scale = false;  // llama.cpp scales q.k by 1: the q norm carries 1/sqrt
+  bool layer_output_scale = false;    // blk.N.layer_output_scale, one scalar per layer
+  float final_logit_softcap = 0;      // {arch}.final_logit_softcapping when > 0
 };
 
 const std::vector<ArchSpec>& arch_specs() {
@@ -66,6 +73,26 @@ const std::vector<ArchSpec>& arch_specs() {
        .sandwich_norms = true,
        .sliding_window = true,
        .scaled_embedding = true},
+      // Gemma 4 (dense): Gemma 3's layout plus the global layers' own attention shape; RoPE
+      // bases and the 1024-token window of Gemma 4 31B's config.json.
+      {.name = "gemma4",
+       .defaults = {.arch = "gemma4",
+                    .name = "",
+                    .n_ctx = 262144,
+                    .rope_theta = 1e6f,
+                    .rms_eps = 1e-6f,
+                    .rope_theta_swa = 10000.0f,
+                    .sliding_window = 1024,
+                    .sliding_period = 6},
+       .tied_output = true,
+       .qk_norm = true,
+       .sandwich_norms = true,
+       .sliding_window = true,
+       .scaled_embedding = true,
+       .global_layers = true,
+       .unit_attention_scale = true,
+       .layer_output_scale = true,
+       .final_logit_softcap = 30.0f},
   };
   return specs;
 }
@@ -94,6 +121,10 @@ SynthConfig with_dims(const ArchSpec& spec, int64_t d_model, int64_t n_layers, i
   config.n_kv_heads = n_kv_heads;
   config.head_dim = head_dim;
   config.d_ff = d_ff;
+  if (spec.global_layers) {  // --dims: global heads twice as wide, as Gemma 4's
+    config.head_dim_global = 2 * head_dim;
+    config.n_kv_heads_global = n_kv_heads;
+  }
   return config;
 }
 
@@ -111,6 +142,7 @@ std::vector<Preset> presets() {
   const ArchSpec& qwen3 = *find_arch("qwen3");
   const ArchSpec& qwen3moe = *find_arch("qwen3moe");
   const ArchSpec& gemma3 = *find_arch("gemma3");
+  const ArchSpec& gemma4 = *find_arch("gemma4");
   std::vector<Preset> list;
   list.push_back({"tiny", "llama", with_dims(llama, 128, 4, 4, 2, 32, 384)});
   list.push_back({"tiny", "qwen3", with_dims(qwen3, 128, 4, 4, 2, 32, 384)});
@@ -124,6 +156,14 @@ std::vector<Preset> presets() {
   SynthConfig tiny_gemma3 = with_dims(gemma3, 128, 6, 4, 1, 32, 384);
   tiny_gemma3.sliding_window = 16;
   list.push_back({"tiny", "gemma3", tiny_gemma3});
+  // Gemma 4: every third layer global (two of six) with heads of 64 and one KV head, sliding
+  // layers with heads of 32 and two KV heads, a 16-token window.
+  SynthConfig tiny_gemma4 = with_dims(gemma4, 128, 6, 4, 2, 32, 384);
+  tiny_gemma4.sliding_window = 16;
+  tiny_gemma4.sliding_period = 3;
+  tiny_gemma4.head_dim_global = 64;
+  tiny_gemma4.n_kv_heads_global = 1;
+  list.push_back({"tiny", "gemma4", tiny_gemma4});
 
   SynthConfig llama_1b = with_dims(llama, 2048, 16, 32, 8, 64, 8192);  // Llama 3.2 1B
   llama_1b.n_ctx = 131072;
@@ -143,6 +183,12 @@ std::vector<Preset> presets() {
   qwen3_30b_a3b.d_ff_exp = 768;
   list.push_back({"qwen3-30b-a3b", "qwen3moe", qwen3_30b_a3b});
   list.push_back({"gemma3-1b", "gemma3", with_dims(gemma3, 1152, 26, 4, 1, 256, 6912)});
+  // Gemma 4 31B: 60 layers (5 sliding, 1 global), 32 query heads; sliding layers 16 KV heads
+  // of 256, global layers 4 KV heads of 512 (global_head_dim, num_global_key_value_heads).
+  SynthConfig gemma4_31b = with_dims(gemma4, 5376, 60, 32, 16, 256, 21504);
+  gemma4_31b.head_dim_global = 512;
+  gemma4_31b.n_kv_heads_global = 4;
+  list.push_back({"gemma4-31b", "gemma4", gemma4_31b});
   for (Preset& preset : list) {
     preset.config.name = fmt::format("hearth-synth-{}-{}", preset.arch, preset.name);
   }
@@ -245,7 +291,13 @@ Status fill_tensor(const SynthTensor& tensor, uint64_t key, ThreadPool& pool,
     const int64_t first_row = chunk * rows_per_chunk;
     const int64_t rows = std::min(rows_per_chunk, n_rows - first_row);
     uint64_t chunk_state = key + static_cast<uint64_t>(chunk) * 0xd1b54a32d192ed03ull;
-    fill_normal(splitmix64(chunk_state), tensor.mean, tensor.std, values.data(), rows * row_length);
+    if (tensor.values.empty()) {
+      fill_normal(splitmix64(chunk_state), tensor.mean, tensor.std, values.data(),
+                  rows * row_length);
+    } else {
+      const auto begin = tensor.values.begin() + first_row * row_length;
+      std::copy(begin, begin + rows * row_length, values.begin());
+    }
     for (int64_t row = 0; row < rows; ++row) {
       tensor::quantize_row(tensor.type, values.data() + row * row_length,
                            out.data() + (first_row + row) * *row_bytes, row_length);
@@ -371,6 +423,15 @@ Status validate_synth_config(const SynthConfig& config) {
   if (spec->sliding_window && (config.sliding_window < 1 || !(config.rope_theta_swa > 0))) {
     return make_error("{} needs a positive sliding_window and rope_theta_swa", config.arch);
   }
+  if (spec->global_layers &&
+      (config.sliding_period < 1 || config.sliding_period > 1024 || config.n_kv_heads_global < 1 ||
+       config.n_heads % config.n_kv_heads_global != 0 || config.head_dim_global < 8 ||
+       config.head_dim_global > 4096 || config.head_dim_global % 8 != 0)) {
+    return make_error(
+        "{} needs a sliding_period >= 1, n_kv_heads_global dividing n_heads and a "
+        "head_dim_global that is a multiple of 8 (RoPE over a quarter of it)",
+        config.arch);
+  }
   return {};
 }
 
@@ -423,8 +484,6 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
 
   const auto block_size = ggml_type_traits(static_cast<uint32_t>(type))->block_size;
   const auto d = static_cast<uint64_t>(config.d_model);
-  const auto q_dim = static_cast<uint64_t>(config.n_heads * config.head_dim);
-  const auto kv_dim = static_cast<uint64_t>(config.n_kv_heads * config.head_dim);
   const auto d_ff = static_cast<uint64_t>(config.d_ff);
   const auto n_vocab = static_cast<uint64_t>(plan.n_vocab);
   // Matrices [n_in, n_out] are N(0, gain^2 / n_in): a unit-RMS input gives an output of RMS
@@ -436,8 +495,12 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
       stored = GgmlType::kF16;
       ++plan.n_fallback;
     }
-    plan.tensors.push_back(
-        {std::move(name), {n_in, n_out}, stored, 0.0f, gain / std::sqrt(static_cast<float>(n_in))});
+    plan.tensors.push_back({std::move(name),
+                            {n_in, n_out},
+                            stored,
+                            0.0f,
+                            gain / std::sqrt(static_cast<float>(n_in)),
+                            {}});
   };
   const auto n_experts = static_cast<uint64_t>(config.n_experts);
   const auto d_ff_exp = static_cast<uint64_t>(
@@ -450,13 +513,13 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
       ++plan.n_fallback;
     }
     const float std = 1.0f / std::sqrt(static_cast<float>(n_in));
-    plan.tensors.push_back({std::move(name), {n_in, n_out, n_experts}, stored, 0.0f, std});
+    plan.tensors.push_back({std::move(name), {n_in, n_out, n_experts}, stored, 0.0f, std, {}});
   };
   // Router logits ~N(0, kRouterGain^2): the selected experts' weights differ clearly, and the
   // gap at the top-k cut is large against the rounding differences between implementations.
   constexpr float kRouterGain = 2.0f;
   auto norm = [&](std::string name, uint64_t n, float mean = 1.0f) {
-    plan.tensors.push_back({std::move(name), {n}, GgmlType::kF32, mean, 0.1f});
+    plan.tensors.push_back({std::move(name), {n}, GgmlType::kF32, mean, 0.1f, {}});
   };
   // Tuned by generating with llama.cpp (greedy, 32 tokens): with q and k of RMS 1 the attention
   // is nearly uniform, the hidden state follows a slowly changing average and greedy output
@@ -470,17 +533,39 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
   const float embedding_scale = spec.scaled_embedding ? std::sqrt(static_cast<float>(d)) : 1.0f;
 
   matrix("token_embd.weight", d, n_vocab, 1.0f / embedding_scale);
+  auto is_global = [&](int64_t layer) {
+    return spec.global_layers && layer % config.sliding_period == config.sliding_period - 1;
+  };
+  if (spec.global_layers) {
+    // Gemma 4's converter: global layers rotate a quarter of their dims (partial_rotary_factor
+    // 0.25); the other pairs get frequency divisor 1e30, i.e. they do not turn.
+    const auto n_pairs = static_cast<uint64_t>(config.head_dim_global / 2);
+    std::vector<float> factors(n_pairs, 1e30f);
+    std::fill(factors.begin(), factors.begin() + static_cast<int64_t>(n_pairs / 4), 1.0f);
+    plan.tensors.push_back(
+        {"rope_freqs.weight", {n_pairs}, GgmlType::kF32, 0.0f, 0.0f, std::move(factors)});
+  }
   for (int64_t layer = 0; layer < config.n_layers; ++layer) {
     const std::string blk = fmt::format("blk.{}.", layer);
+    const bool global = is_global(layer);
+    const auto head_dim = static_cast<uint64_t>(global ? config.head_dim_global : config.head_dim);
+    const auto n_kv_heads =
+        static_cast<uint64_t>(global ? config.n_kv_heads_global : config.n_kv_heads);
+    const auto layer_q_dim = static_cast<uint64_t>(config.n_heads) * head_dim;
+    const auto layer_kv_dim = n_kv_heads * head_dim;
     norm(blk + "attn_norm.weight", d);
     const bool q_k_gain_in_matrix = !spec.qk_norm;
-    matrix(blk + "attn_q.weight", d, q_dim, q_k_gain_in_matrix ? kAttentionGain : 1.0f);
-    matrix(blk + "attn_k.weight", d, kv_dim, q_k_gain_in_matrix ? kAttentionGain : 1.0f);
-    matrix(blk + "attn_v.weight", d, kv_dim);
-    matrix(blk + "attn_output.weight", q_dim, d);
+    matrix(blk + "attn_q.weight", d, layer_q_dim, q_k_gain_in_matrix ? kAttentionGain : 1.0f);
+    matrix(blk + "attn_k.weight", d, layer_kv_dim, q_k_gain_in_matrix ? kAttentionGain : 1.0f);
+    if (!global) matrix(blk + "attn_v.weight", d, layer_kv_dim);  // global: V = K
+    matrix(blk + "attn_output.weight", layer_q_dim, d);
     if (spec.qk_norm) {
-      norm(blk + "attn_q_norm.weight", static_cast<uint64_t>(config.head_dim), kAttentionGain);
-      norm(blk + "attn_k_norm.weight", static_cast<uint64_t>(config.head_dim), kAttentionGain);
+      // Without llama.cpp's 1/sqrt(head_dim) the q norm carries it.
+      const float q_gain = spec.unit_attention_scale
+                               ? kAttentionGain / std::sqrt(static_cast<float>(head_dim))
+                               : kAttentionGain;
+      norm(blk + "attn_q_norm.weight", head_dim, q_gain);
+      norm(blk + "attn_k_norm.weight", head_dim, kAttentionGain);
     }
     if (spec.sandwich_norms) norm(blk + "post_attention_norm.weight", d);
     norm(blk + "ffn_norm.weight", d);
@@ -489,7 +574,7 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
       // keep ffn_gate_inp. Expert tensors are [n_in, n_out, n_experts].
       const float router_std = kRouterGain / std::sqrt(static_cast<float>(d));
       plan.tensors.push_back(
-          {blk + "ffn_gate_inp.weight", {d, n_experts}, GgmlType::kF32, 0.0f, router_std});
+          {blk + "ffn_gate_inp.weight", {d, n_experts}, GgmlType::kF32, 0.0f, router_std, {}});
       experts(blk + "ffn_gate_exps.weight", d, d_ff_exp);
       experts(blk + "ffn_up_exps.weight", d, d_ff_exp);
       experts(blk + "ffn_down_exps.weight", d_ff_exp, d);
@@ -499,6 +584,7 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
       matrix(blk + "ffn_down.weight", d_ff, d);
     }
     if (spec.sandwich_norms) norm(blk + "post_ffw_norm.weight", d);
+    if (spec.layer_output_scale) norm(blk + "layer_output_scale.weight", 1);
   }
   // The final norm sets the logit scale (for a tied output it also undoes the small rows).
   norm("output_norm.weight", d, kLogitScale * embedding_scale);
@@ -545,6 +631,31 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
   if (spec.sliding_window) {
     set_u32(m, arch + ".attention.sliding_window", config.sliding_window);
     set_f32(m, arch + ".rope.freq_base_swa", config.rope_theta_swa);
+  }
+  if (spec.global_layers) {
+    // As Gemma 4's converter: key_length is the global layers', *_swa the sliding ones'; KV
+    // heads and the sliding flags per layer.
+    set_u32(m, arch + ".attention.key_length", config.head_dim_global);
+    set_u32(m, arch + ".attention.value_length", config.head_dim_global);
+    set_u32(m, arch + ".attention.key_length_swa", config.head_dim);
+    set_u32(m, arch + ".attention.value_length_swa", config.head_dim);
+    set_u32(m, arch + ".rope.dimension_count", config.head_dim_global);
+    set_u32(m, arch + ".rope.dimension_count_swa", config.head_dim);
+    set_u32(m, arch + ".attention.shared_kv_layers", 0);
+    set_u32(m, arch + ".embedding_length_per_layer_input", 0);
+    gguf::Array kv_heads{.element_type = gguf::ValueType::kUint32, .items = {}};
+    gguf::Array sliding{.element_type = gguf::ValueType::kBool, .items = {}};
+    for (int64_t layer = 0; layer < config.n_layers; ++layer) {
+      const bool global = is_global(layer);
+      kv_heads.items.push_back(gguf::Value{
+          static_cast<uint32_t>(global ? config.n_kv_heads_global : config.n_kv_heads)});
+      sliding.items.push_back(gguf::Value{!global});
+    }
+    set_value(m, arch + ".attention.head_count_kv", std::move(kv_heads));
+    set_value(m, arch + ".attention.sliding_window_pattern", std::move(sliding));
+  }
+  if (spec.final_logit_softcap > 0) {
+    set_f32(m, arch + ".final_logit_softcapping", spec.final_logit_softcap);
   }
   set_u32(m, "general.file_type", file_type(type));
   set_u32(m, "general.quantization_version", 2);

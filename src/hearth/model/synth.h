@@ -20,7 +20,7 @@ namespace hearth::model {
 
 // Architecture and hyper-parameters of a synthetic model, in the names of STYLE.md.
 struct SynthConfig {
-  std::string arch;  // "llama", "qwen3", "qwen3moe" or "gemma3"
+  std::string arch;  // "llama", "qwen3", "qwen3moe", "gemma3" or "gemma4"
   std::string name;  // general.name
   int64_t d_model = 0;
   int64_t n_layers = 0;
@@ -31,9 +31,14 @@ struct SynthConfig {
   int64_t n_ctx = 0;  // {arch}.context_length (training context)
   float rope_theta = 0;
   float rms_eps = 0;
-  // gemma3 only: local (sliding-window) layers use their own RoPE base and window.
+  // gemma3, gemma4: local (sliding-window) layers use their own RoPE base and window.
   float rope_theta_swa = 0;
   int64_t sliding_window = 0;
+  // gemma4 only: every sliding_period-th layer is global (the others slide), with its own head
+  // size and KV head count (head_dim / n_kv_heads above are the sliding layers').
+  int64_t sliding_period = 0;
+  int64_t head_dim_global = 0;
+  int64_t n_kv_heads_global = 0;
   // Mixture-of-experts architectures (qwen3moe) only: n_experts experts of width d_ff_exp (0:
   // d_ff / n_experts_used, llama.cpp's fallback) of which each token uses n_experts_used.
   int64_t n_experts = 0;
@@ -66,6 +71,7 @@ struct SynthTensor {
   GgmlType type;
   float mean;  // weights are mean + std * N(0, 1)
   float std;
+  std::vector<float> values;  // when not empty: the tensor's exact values instead (F32 only)
 };
 
 // Everything about the file except the weights' values.

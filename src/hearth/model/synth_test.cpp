@@ -10,6 +10,7 @@
 #include <map>
 
 #include "hearth/base/files.h"
+#include "hearth/model/model.h"
 #include "hearth/tensor/quantize.h"
 #include "testing.h"
 
@@ -73,13 +74,66 @@ TEST(SynthPresets, RealShapes) {
   EXPECT_EQ(moe.n_experts, 128);
   EXPECT_EQ(moe.n_experts_used, 8);
   EXPECT_EQ(moe.d_ff_exp, 768);
+  const SynthConfig gemma4 = preset("", "gemma4-31b");  // Gemma 4 31B's config.json
+  EXPECT_EQ(gemma4.arch, "gemma4");
+  EXPECT_EQ(gemma4.n_layers, 60);
+  EXPECT_EQ(gemma4.d_model, 5376);
+  EXPECT_EQ(gemma4.head_dim, 256);
+  EXPECT_EQ(gemma4.head_dim_global, 512);
+  EXPECT_EQ(gemma4.n_kv_heads, 16);
+  EXPECT_EQ(gemma4.n_kv_heads_global, 4);
+  EXPECT_EQ(gemma4.sliding_period, 6);
+}
+
+// Gemma 4's sliding and global layers differ in head size and KV heads; the file says so per
+// layer, and the model reads it back.
+TEST(SynthPlan, Gemma4PerLayerAttention) {
+  const auto plan = plan_synth(preset("gemma4", "tiny"), GgmlType::kF32, small_vocab(), 1);
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  const gguf::Metadata& m = plan->metadata;
+  EXPECT_EQ(m.get_int("gemma4.attention.key_length").value_or(-1), 64);
+  EXPECT_EQ(m.get_int("gemma4.attention.key_length_swa").value_or(-1), 32);
+  const auto kv_heads = m.get_array("gemma4.attention.head_count_kv");
+  const auto sliding = m.get_array("gemma4.attention.sliding_window_pattern");
+  ASSERT_TRUE(kv_heads.ok() && sliding.ok());
+  ASSERT_EQ((*kv_heads)->items.size(), 6u);
+  ASSERT_EQ((*sliding)->items.size(), 6u);
+  for (size_t il = 0; il < 6; ++il) {
+    const bool global = il % 3 == 2;
+    EXPECT_EQ((*sliding)->items[il].to_bool(), !global) << il;
+    EXPECT_EQ((*kv_heads)->items[il].to_int(), global ? 1 : 2) << il;
+  }
+  std::map<std::string, std::vector<uint64_t>> shapes;
+  for (const SynthTensor& tensor : plan->tensors) shapes[tensor.name] = tensor.shape;
+  EXPECT_EQ(shapes["rope_freqs.weight"], (std::vector<uint64_t>{32}));
+  EXPECT_EQ(shapes["blk.0.attn_k.weight"], (std::vector<uint64_t>{128, 64}));
+  EXPECT_EQ(shapes["blk.2.attn_k.weight"], (std::vector<uint64_t>{128, 64}));
+  EXPECT_EQ(shapes["blk.2.attn_q.weight"], (std::vector<uint64_t>{128, 256}));
+  EXPECT_TRUE(shapes.contains("blk.0.attn_v.weight"));
+  EXPECT_FALSE(shapes.contains("blk.2.attn_v.weight"));  // global layers: V = K
+
+  const auto path = testing::temp_path("gemma4.gguf");
+  ASSERT_TRUE(write_synth(*plan, path, {}, 1).ok());
+  const auto model = Model::load(path);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  const ModelConfig& config = (*model)->config();
+  ASSERT_EQ(config.layer_attention.size(), 6u);
+  EXPECT_EQ(config.layer_attention[0].head_dim, 32);
+  EXPECT_EQ(config.layer_attention[0].n_kv_heads, 2);
+  EXPECT_EQ(config.layer_attention[2].head_dim, 64);
+  EXPECT_EQ(config.layer_attention[2].n_kv_heads, 1);
+  EXPECT_EQ(config.layer_window[0], 16);
+  EXPECT_EQ(config.layer_window[2], 0);
+  EXPECT_EQ(config.rope_freq_factors.size(), 32u);
+  EXPECT_EQ(config.final_logit_softcap, 30.0f);
+  EXPECT_EQ(config.attention_scale, 1.0f);
 }
 
 TEST(SynthPresets, ErrorsNameTheProblem) {
   const auto unknown_arch = synth_preset("mamba", "tiny");
   ASSERT_FALSE(unknown_arch.ok());
   EXPECT_EQ(unknown_arch.error().message(),
-            "unknown architecture 'mamba' (known: llama, qwen3, qwen3moe, gemma3)");
+            "unknown architecture 'mamba' (known: llama, qwen3, qwen3moe, gemma3, gemma4)");
   const auto wrong_arch = synth_preset("llama", "qwen3-4b");
   ASSERT_FALSE(wrong_arch.ok());
   EXPECT_NE(wrong_arch.error().message().find("no preset 'qwen3-4b' for architecture llama"),

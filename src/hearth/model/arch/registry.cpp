@@ -7,11 +7,12 @@
 namespace hearth::model {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, ArchLoader>, 4> kArches = {{
+constexpr std::array<std::pair<std::string_view, ArchLoader>, 5> kArches = {{
     {"llama", &load_llama},
     {"qwen3", &load_qwen3},
     {"qwen3moe", &load_qwen3moe},
     {"gemma3", &load_gemma3},
+    {"gemma4", &load_gemma4},
 }};
 
 }  // namespace
