@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-step set-up on Debian 12: installs the Debian packages hearth needs (docs/ARCHITECTURE.md
 # lists them), builds the Release binary in build/release, writes a small Qwen3-shaped demo
-# model into the user's cache directory and runs the main job on it.
+# model into the user's cache directory and runs the main job on it (inspect, run, bench).
 #   scripts/setup.sh              install + build + demo
 #   scripts/setup.sh --deps-only  install only what is missing (used by scripts/test.sh)
 # Idempotent: packages already present are not reinstalled, builds are incremental.
@@ -60,8 +60,14 @@ run_demo() {
     build/release/src/hearth/cli/hearth synth --arch qwen3 --preset tiny --type q8_0 \
       --vocab data/vocab/qwen3/tokenizer.json --seed 1 -o "$model"
   fi
+  local hearth=build/release/src/hearth/cli/hearth
   say "hearth inspect $model"
-  build/release/src/hearth/cli/hearth inspect "$model"
+  "$hearth" inspect "$model" | tail -n 4
+  # Random weights: the text is noise, but every token went through the real forward pass.
+  say "hearth run -m $model -p 'Once upon a time' -n 32"
+  "$hearth" run -m "$model" -p "Once upon a time" -n 32 --seed 1 --ignore-eos
+  say "hearth bench -m $model"
+  "$hearth" bench -m "$model" -p 128 -n 32 -r 3
 }
 
 install_packages

@@ -24,5 +24,11 @@ void register_agent(CLI::App& app, int* exit_code);
 void register_sessions(CLI::App& app, int* exit_code);
 void register_debate(CLI::App& app, int* exit_code);
 void register_eval(CLI::App& app, int* exit_code);
+void register_run(CLI::App& app, int* exit_code);
+void register_logits(CLI::App& app, int* exit_code);
+void register_bench(CLI::App& app, int* exit_code);
+void register_quantize(CLI::App& app, int* exit_code);
+void register_chat(CLI::App& app, int* exit_code);
+void register_serve(CLI::App& app, int* exit_code);
 
 }  // namespace hearth::cli

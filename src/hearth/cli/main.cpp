@@ -33,6 +33,12 @@ int run(int argc, char** argv) {
   register_sessions(app, &exit_code);
   register_debate(app, &exit_code);
   register_eval(app, &exit_code);
+  register_run(app, &exit_code);
+  register_chat(app, &exit_code);
+  register_serve(app, &exit_code);
+  register_logits(app, &exit_code);
+  register_bench(app, &exit_code);
+  register_quantize(app, &exit_code);
 
   app.parse_complete_callback([&] {
     log::Level level;

@@ -105,7 +105,9 @@ void expect_calls(const std::string& format, const std::string& text, size_t min
   ASSERT_TRUE(parsed.warnings.empty()) << parsed.warnings[0] << "\n" << text;
   ASSERT_GE(parsed.tool_calls.size(), min_calls) << text;
   ASSERT_LE(parsed.tool_calls.size(), max_calls) << text;
-  if (min_calls > 0) EXPECT_TRUE(parsed.content.empty()) << text;
+  if (min_calls > 0) {
+    EXPECT_TRUE(parsed.content.empty()) << text;
+  }
   for (const chat::ToolCall& call : parsed.tool_calls) {
     const Json* schema = nullptr;
     for (const Json& tool : options.tools) {

@@ -512,7 +512,10 @@ Result<std::string> StreamDecoder::push(TokenId id) {
   std::string_view text = impl_->rendering(id, options_);
   if (text.empty()) return std::string();
   // SentencePiece's dummy prefix: the first space of the output is not part of the text.
-  if (!started_ && impl_->strips_leading_space() && text.front() == ' ') text.remove_prefix(1);
+  if (!started_ && options_.strip_leading_space && impl_->strips_leading_space() &&
+      text.front() == ' ') {
+    text.remove_prefix(1);
+  }
   started_ = true;
   pending_.append(text);
   const size_t complete = utf8::complete_prefix_length(pending_);

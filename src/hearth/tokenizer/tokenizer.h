@@ -26,6 +26,9 @@ struct EncodeOptions {
 
 struct DecodeOptions {
   bool special = true;  // render control tokens (<|im_start|>, <s>); hidden when false
+  // SentencePiece's dummy prefix: drop the space the first piece starts with (decoding a whole
+  // text). False when the pieces continue a prompt (generation), where that space is real.
+  bool strip_leading_space = true;
 };
 
 class Tokenizer {

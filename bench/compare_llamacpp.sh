@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Decode and prefill speed, hearth beside llama.cpp (node-llama-cpp 3.22.1's prebuilt CPU build)
+# on the same synthetic GGUF files with the same thread count, in one run: for each model,
+# `hearth bench --json` and bench/llama_cpp_speed.mjs alternate; prints a Markdown table of
+# medians, ratios, and the decode ceiling (read bandwidth measured by hearth bench in the same
+# run / bytes of weights per token). Usage: compare_llamacpp.sh [BUILD_DIR] (a Release build).
+# Env: THREADS (2), N_PROMPT (512), N_GEN (128), REPS (3), MODELS (default list below, as
+# arch:preset:type), WORK (BUILD_DIR/compare-llamacpp).
+set -euo pipefail
+
+source_dir="$(cd "$(dirname "$0")/.." && pwd)"
+build="$(cd "${1:-$source_dir/build/release}" && pwd)"
+hearth="$build/src/hearth/cli/hearth"
+threads="${THREADS:-2}"
+n_prompt="${N_PROMPT:-512}"
+n_gen="${N_GEN:-128}"
+reps="${REPS:-3}"
+work="${WORK:-$build/compare-llamacpp}"
+models="${MODELS:-qwen3:qwen3-0.6b:q8_0 qwen3:qwen3-0.6b:q4_0 llama:llama-3.2-1b:q4_0 llama:llama-3.2-1b:q4_k_m}"
+node_llama_cpp_version=3.22.1
+
+[ -x "$hearth" ] || { echo "missing $hearth: build the hearth target" >&2; exit 1; }
+command -v node >/dev/null && command -v python3 >/dev/null || { echo "needs node and python3" >&2; exit 1; }
+mkdir -p "$work/node" "$work/models"
+installed="$(node -p "try { require('$work/node/node_modules/node-llama-cpp/package.json').version } catch { '' }")"
+if [ "$installed" != "$node_llama_cpp_version" ]; then
+  echo '{"private": true}' > "$work/node/package.json"
+  (cd "$work/node" && npm install --ignore-scripts --omit=optional --no-audit --no-fund \
+      --loglevel=error "node-llama-cpp@$node_llama_cpp_version" \
+      "@node-llama-cpp/linux-x64@$node_llama_cpp_version")
+fi
+cp "$source_dir/bench/llama_cpp_speed.mjs" "$work/node/"
+
+results="$work/results.jsonl"
+: > "$results"
+for spec in $models; do
+  IFS=: read -r arch preset type <<<"$spec"
+  vocab="$source_dir/data/vocab/qwen3/tokenizer.json"
+  # Llama presets get Llama 3's vocabulary (its output head size) when testdata has it.
+  llama3_vocab="${HEARTH_TESTDATA:-$source_dir/../shared/testdata}/tokenizers/llama3_1/tokenizer.json"
+  [ "$arch" = llama ] && [ -f "$llama3_vocab" ] && vocab="$llama3_vocab"
+  file="$work/models/$preset-$type.gguf"
+  if [ ! -f "$file" ]; then
+    case "$type" in
+      q4_k_m|q5_k_m|q6_k)  # K-quant mixes come from an f16 file through `hearth quantize`
+        f16="$work/models/$preset-f16.gguf"
+        [ -f "$f16" ] || "$hearth" synth --arch "$arch" --preset "$preset" --type f16 --vocab "$vocab" -o "$f16" >/dev/null
+        "$hearth" quantize "$f16" "$file" "$type" >/dev/null ;;
+      *) "$hearth" synth --arch "$arch" --preset "$preset" --type "$type" --vocab "$vocab" -o "$file" >/dev/null ;;
+    esac
+  fi
+  echo "== $preset $type" >&2
+  hearth_json="$("$hearth" bench -m "$file" -t "$threads" -p "$n_prompt" -n "$n_gen" -r "$reps" --json 2>/dev/null)"
+  llama_json="$(cd "$work/node" && node llama_cpp_speed.mjs "$file" "$threads" "$n_prompt" "$n_gen" "$reps")"
+  python3 - "$preset" "$type" "$hearth_json" "$llama_json" >>"$results" <<'PY'
+import json, statistics, sys
+preset, type_, hearth, llama = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+row = {"model": preset, "type": type_, "ceiling": hearth["decode_ceiling_tokens_per_s"],
+       "bandwidth": hearth["read_bandwidth_bytes_per_s"], "threads": hearth["threads"]}
+for r in hearth["results"]:
+    row["hearth_" + r["test"][:2]] = r["median_tokens_per_s"]
+for k in ("pp", "tg"):
+    if llama.get(k):
+        row["llama_" + k] = statistics.median(llama[k])
+print(json.dumps(row))
+PY
+done
+
+python3 - "$results" "$n_prompt" "$n_gen" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+pp, tg = sys.argv[2], sys.argv[3]
+print(f"| model | type | threads | hearth pp{pp} | llama.cpp pp{pp} | ratio | hearth tg{tg} | llama.cpp tg{tg} | ratio | ceiling | hearth / ceiling |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for r in rows:
+    f = lambda k: r.get(k, float("nan"))
+    print(f"| {r['model']} | {r['type']} | {r['threads']} | {f('hearth_pp'):.1f} | {f('llama_pp'):.1f} | "
+          f"{f('hearth_pp') / f('llama_pp'):.2f} | {f('hearth_tg'):.1f} | {f('llama_tg'):.1f} | "
+          f"{f('hearth_tg') / f('llama_tg'):.2f} | {r['ceiling']:.1f} | {f('hearth_tg') / r['ceiling']:.2f} |")
+print(f"\nread bandwidth measured by hearth bench: {rows[0]['bandwidth'] / 1e9:.1f} GB/s" if rows else "")
+PY

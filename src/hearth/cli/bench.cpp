@@ -1,0 +1,210 @@
+// `hearth bench`: prompt processing (pp) and generation (tg) tokens/s of a model, like
+// llama-bench: pp feeds N random tokens to an empty context in --ubatch chunks; tg generates N
+// tokens one at a time from an empty context. Each test runs once to warm up and then -r times;
+// the table shows the median and the spread (min-max). Also measures the machine's memory read
+// bandwidth with the same threads and prints the decode ceiling it implies (bandwidth / bytes
+// of weights read per token).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "hearth/base/json.h"
+#include "hearth/cli/commands.h"
+#include "hearth/cli/engine_flags.h"
+
+namespace hearth::cli {
+namespace {
+
+struct BenchFlags {
+  EngineFlags engine;
+  int64_t n_prompt = 512;
+  int64_t n_gen = 128;
+  int reps = 5;
+  bool json = false;
+};
+
+struct Measurement {
+  std::string test;  // "pp512", "tg128"
+  int64_t n_tokens = 0;
+  std::vector<double> tokens_per_second;
+  double median() const {
+    std::vector<double> v = tokens_per_second;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  }
+  double min() const { return *std::min_element(tokens_per_second.begin(), tokens_per_second.end()); }
+  double max() const { return *std::max_element(tokens_per_second.begin(), tokens_per_second.end()); }
+};
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Bytes of weights one decoded token reads: every tensor, except that only one row of the token
+// embedding is read when the output head is a separate tensor, and only the used share of a
+// mixture of experts' expert tensors (*_exps).
+uint64_t weight_bytes_per_token(const gguf::File& file, const model::ModelConfig& config) {
+  double total = 0;
+  const bool tied = file.find_tensor("output.weight") == nullptr;
+  for (const auto& tensor : file.tensors()) {
+    if (tensor.name == "token_embd.weight" && !tied) continue;
+    const bool experts = tensor.name.find("_exps.") != std::string::npos && config.n_experts > 0;
+    total += experts ? double(tensor.n_bytes) * config.n_experts_used / config.n_experts
+                     : double(tensor.n_bytes);
+  }
+  return static_cast<uint64_t>(total);
+}
+
+// Read bandwidth in bytes/s: a buffer far larger than the caches summed by every thread, best
+// of three passes.
+double measure_read_bandwidth(ThreadPool& pool) {
+  constexpr size_t kBytes = size_t{256} << 20;
+  constexpr int64_t kChunks = 256;
+  std::vector<uint64_t> buffer(kBytes / sizeof(uint64_t), 1);
+  std::vector<uint64_t> sums(kChunks);
+  const size_t per_chunk = buffer.size() / kChunks;
+  double best = 0;
+  for (int pass = 0; pass < 3; ++pass) {
+    const double start = now_seconds();
+    pool.run(kChunks, [&](int64_t chunk, int) {
+      const uint64_t* p = buffer.data() + chunk * per_chunk;
+      uint64_t a = 0, b = 0, c = 0, d = 0;
+      for (size_t i = 0; i < per_chunk; i += 4) {
+        a += p[i];
+        b += p[i + 1];
+        c += p[i + 2];
+        d += p[i + 3];
+      }
+      sums[chunk] = a + b + c + d;
+    });
+    best = std::max(best, kBytes / (now_seconds() - start));
+  }
+  uint64_t check = 0;
+  for (uint64_t s : sums) check += s;
+  if (check != buffer.size()) std::fprintf(stderr, "hearth: bandwidth pass read wrong sums\n");
+  return best;
+}
+
+Result<double> time_prompt(engine::Engine& engine, model::Sequence& sequence, int64_t n_tokens,
+                           std::mt19937& rng) {
+  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(engine.config().n_vocab - 1));
+  std::vector<model::BatchToken> batch;
+  std::vector<float> logits;
+  sequence.truncate(0);
+  const double start = now_seconds();
+  for (int64_t begin = 0; begin < n_tokens; begin += engine.options().n_ubatch) {
+    batch.clear();
+    const int64_t end = std::min(n_tokens, begin + engine.options().n_ubatch);
+    for (int64_t i = begin; i < end; ++i) batch.push_back({&sequence, token(rng), i + 1 == n_tokens});
+    HEARTH_RETURN_IF_ERROR(engine.model().forward(batch, logits, &engine.pool()));
+  }
+  return n_tokens / (now_seconds() - start);
+}
+
+Result<double> time_generation(engine::Engine& engine, model::Sequence& sequence, int64_t n_tokens,
+                               std::mt19937& rng) {
+  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(engine.config().n_vocab - 1));
+  std::vector<float> logits;
+  sequence.truncate(0);
+  const double start = now_seconds();
+  for (int64_t i = 0; i < n_tokens; ++i) {
+    const model::BatchToken entry{&sequence, token(rng), true};
+    HEARTH_RETURN_IF_ERROR(engine.model().forward({&entry, 1}, logits, &engine.pool()));
+  }
+  return n_tokens / (now_seconds() - start);
+}
+
+int run_bench(const BenchFlags& flags) {
+  EngineFlags engine_flags = flags.engine;
+  if (engine_flags.ctx_size == 0) engine_flags.ctx_size = std::max(flags.n_prompt, flags.n_gen);
+  auto loaded = load_engine(engine_flags);
+  if (!loaded.ok()) return report_error(loaded.error());
+  engine::Engine& engine = **loaded;
+  auto sequence = engine.model().new_sequence(engine.n_ctx(), engine.options().kv_type);
+  if (!sequence.ok()) return report_error(sequence.error());
+  std::mt19937 rng(1234);
+
+  std::vector<Measurement> results;
+  const auto measure = [&](const std::string& prefix, int64_t n, auto timer) -> Status {
+    if (n <= 0) return Status();
+    Measurement m{fmt::format("{}{}", prefix, n), n, {}};
+    HEARTH_RETURN_IF_ERROR(timer(engine, **sequence, n, rng));  // warm-up
+    for (int r = 0; r < flags.reps; ++r) {
+      HEARTH_ASSIGN_OR_RETURN(const double rate, timer(engine, **sequence, n, rng));
+      m.tokens_per_second.push_back(rate);
+    }
+    results.push_back(std::move(m));
+    return Status();
+  };
+  if (Status s = measure("pp", flags.n_prompt, time_prompt); !s.ok()) return report_error(s.error());
+  if (Status s = measure("tg", flags.n_gen, time_generation); !s.ok()) return report_error(s.error());
+
+  const gguf::File& file = engine.model().file();
+  const uint64_t per_token = weight_bytes_per_token(file, engine.config());
+  const double bandwidth = measure_read_bandwidth(engine.pool());
+  const double ceiling = bandwidth / static_cast<double>(per_token);
+  const model::ModelConfig& config = engine.config();
+  uint64_t n_params = 0;
+  for (const auto& tensor : file.tensors()) n_params += tensor.n_elements;
+
+  if (flags.json) {
+    Json out = {{"model", engine.name()},
+                {"arch", config.arch},
+                {"file_bytes", file.file_size()},
+                {"parameters", n_params},
+                {"threads", engine.pool().size()},
+                {"read_bandwidth_bytes_per_s", bandwidth},
+                {"weight_bytes_per_token", per_token},
+                {"decode_ceiling_tokens_per_s", ceiling},
+                {"results", Json::array()}};
+    for (const auto& m : results) {
+      out["results"].push_back({{"test", m.test},
+                                {"n_tokens", m.n_tokens},
+                                {"median_tokens_per_s", m.median()},
+                                {"min_tokens_per_s", m.min()},
+                                {"max_tokens_per_s", m.max()},
+                                {"samples", m.tokens_per_second}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("| model | size | params | threads | test | t/s (median) | min - max |\n");
+  std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  for (const auto& m : results) {
+    std::printf("| %s %s | %.2f MiB | %.2f M | %d | %s | %.2f | %.2f - %.2f |\n",
+                engine.name().c_str(), config.arch.c_str(), file.file_size() / 1048576.0,
+                n_params / 1e6, engine.pool().size(), m.test.c_str(), m.median(), m.min(), m.max());
+  }
+  std::printf("\nread bandwidth %.1f GB/s; %.1f MiB of weights per token: decode ceiling %.1f t/s",
+              bandwidth / 1e9, per_token / 1048576.0, ceiling);
+  for (const auto& m : results) {
+    if (m.test.rfind("tg", 0) == 0) std::printf(" (%s at %.0f%%)", m.test.c_str(), 100 * m.median() / ceiling);
+  }
+  std::printf("\n");
+  return 0;
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<BenchFlags>();
+  auto* command = app.add_subcommand("bench", "Prompt-processing and generation tokens/s");
+  add_engine_flags(command, flags->engine);
+  command->add_option("-p,--n-prompt", flags->n_prompt, "prompt tokens (0: skip)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  command->add_option("-n,--n-gen", flags->n_gen, "generated tokens (0: skip)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  command->add_option("-r,--repetitions", flags->reps, "measured runs per test")
+      ->check(CLI::Range(1, 1000));
+  command->add_flag("--json", flags->json, "print JSON instead of a table");
+  command->callback([flags, exit_code] { *exit_code = run_bench(*flags); });
+}
+
+}  // namespace hearth::cli
