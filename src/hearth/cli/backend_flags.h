@@ -1,6 +1,7 @@
 // The model-backend flags shared by the commands that drive an agent (`hearth agent`, `hearth
-// eval --agent hearth`): --endpoint/--model/--api-key for any OpenAI-compatible server, or
-// --script for the deterministic scripted backend, and --context-size.
+// eval --agent hearth`): -m MODEL.gguf for a local model, --endpoint/--model/--api-key for any
+// OpenAI-compatible server, or --script for the deterministic scripted backend; --context-size
+// and --threads.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -15,6 +16,8 @@
 namespace hearth::cli {
 
 struct BackendFlags {
+  std::string gguf;
+  int threads = 0;
   std::string endpoint;
   std::string model;
   std::string api_key;

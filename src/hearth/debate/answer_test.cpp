@@ -95,15 +95,14 @@ TEST(ParticipantSpec, RejectsBadSpecsClearly) {
   EXPECT_NE(error("name=a script=x").find("exactly one backend"), std::string::npos);
 }
 
-TEST(ParticipantSpec, LocalModelsAreRefusedUntilTheEngineExists) {
+TEST(ParticipantSpec, MissingLocalModelIsNamed) {
   Result<ParticipantSpec> spec = parse_participant_spec("name=carol,gguf=/models/q.gguf");
   ASSERT_TRUE(spec.ok());
   auto backend = make_backend(*spec);
   ASSERT_FALSE(backend.ok());
-  EXPECT_NE(backend.error().message().find("local GGUF models are not available yet"),
-            std::string::npos)
+  EXPECT_NE(backend.error().message().find("participant 'carol'"), std::string::npos)
       << backend.error().message();
-  EXPECT_NE(backend.error().message().find("endpoint=URL"), std::string::npos);
+  EXPECT_NE(backend.error().message().find("/models/q.gguf"), std::string::npos);
 }
 
 TEST(ParticipantSpec, MissingScriptAndKeyVariableAreErrors) {

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "hearth/llm/local_backend.h"
 #include "hearth/llm/remote_backend.h"
 #include "hearth/llm/scripted_backend.h"
 
@@ -149,11 +150,10 @@ std::string describe_backend(const ParticipantSpec& spec) {
 Result<std::unique_ptr<llm::ChatBackend>> make_backend(const ParticipantSpec& spec) {
   HEARTH_RETURN_IF_ERROR(validate(spec));
   if (!spec.gguf.empty()) {
-    return make_error(
-        "participant '{}': local GGUF models are not available yet (hearth has no inference "
-        "engine so far); serve '{}' with an OpenAI-compatible server (e.g. llama.cpp's "
-        "llama-server) and use endpoint=URL,model=NAME instead",
-        spec.name, spec.gguf);
+    // Participants naming the same file share one loaded model (LocalBackend's engine cache).
+    auto local = llm::LocalBackend::open({.model_path = spec.gguf, .n_ctx = spec.context_size});
+    if (!local.ok()) return local.error().context("participant '" + spec.name + "'");
+    return std::unique_ptr<llm::ChatBackend>(std::move(*local));
   }
   if (!spec.script.empty()) {
     HEARTH_ASSIGN_OR_RETURN(llm::ScriptedBackend backend,

@@ -1,7 +1,7 @@
 // Who takes part in a debate: a name, a role (answer, critic, judge), a backend (an
-// OpenAI-compatible endpoint, a scripted reply file, or a local GGUF model once the engine
-// exists) and optional system prompt and sampling. Parsed from `--participant SPEC` strings
-// and from config files (config.h); make_backend() turns one into a ChatBackend.
+// OpenAI-compatible endpoint, a scripted reply file, or a local GGUF model run in-process) and
+// optional system prompt and sampling. Parsed from `--participant SPEC` strings and from config
+// files (config.h); make_backend() turns one into a ChatBackend.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +26,7 @@ struct ParticipantSpec {
   std::string endpoint;     // OpenAI-compatible base URL
   std::string model;        // model name at the endpoint
   std::string api_key_env;  // environment variable holding this endpoint's key
-  std::string gguf;         // local model file (needs the engine: refused for now)
+  std::string gguf;         // local model file, run by llm::LocalBackend
   std::string script;       // scripted backend: JSONL replies (tests, dry runs)
   std::string system;       // system prompt
   std::optional<double> temperature;
@@ -46,7 +46,7 @@ Status validate(const ParticipantSpec& spec);
 std::string describe_backend(const ParticipantSpec& spec);
 
 // The participant's backend. API keys come from api_key_env, else $HEARTH_API_KEY, else
-// $OPENAI_API_KEY. A gguf participant is an error until the engine module exists.
+// $OPENAI_API_KEY. gguf participants naming the same file share one loaded model.
 Result<std::unique_ptr<llm::ChatBackend>> make_backend(const ParticipantSpec& spec);
 
 }  // namespace hearth::debate
