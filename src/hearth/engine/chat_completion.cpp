@@ -115,6 +115,16 @@ Result<std::unique_ptr<sample::TokenConstraint>> ChatCompletions::constraint_for
     }
     return grammar_constraint(*gbnf);
   }
+  // tool_choice auto: the reply may be text or calls, but a call the model starts is forced to
+  // be well formed, with valid arguments (the family's auto grammar keeps call markers out of
+  // the text, as llama.cpp's lazy tool grammars do). Families without a grammar stay free.
+  if (request.tool_choice == ToolChoice::kAuto && tools.is_array() && !tools.empty() &&
+      request.response_format == ResponseFormat::kText) {
+    auto gbnf = sample::tool_call_grammar(
+        tools, chat::output_format_name(engine_.output_format()),
+        {.choice = sample::ToolChoice::kAuto, .parallel = true});
+    if (gbnf.ok()) return grammar_constraint(*gbnf);
+  }
   switch (request.response_format) {
     case ResponseFormat::kText:
       return std::unique_ptr<sample::TokenConstraint>();

@@ -42,7 +42,7 @@ TEST(ChatCompletionTest, RendersMessagesAndTools) {
   EXPECT_NE(prepared->prompt_text.find("sunny"), std::string::npos);
   EXPECT_FALSE(prepared->prompt.empty());
   EXPECT_TRUE(prepared->parser_options.parse_tool_calls);
-  EXPECT_EQ(prepared->constraint, nullptr);
+  EXPECT_NE(prepared->constraint, nullptr);  // auto: text, or well-formed calls
 
   request.tool_choice = ToolChoice::kNone;
   prepared = completions.prepare(request);
@@ -69,8 +69,13 @@ TEST(ChatCompletionTest, ForcedCallsAndSchemasAreConstrained) {
   ASSERT_FALSE(prepared.ok());
   EXPECT_NE(prepared.error().message().find("'get_time'"), std::string::npos);
 
-  request.tools = nullptr;
+  // auto: constrained too (text, or well-formed calls).
   request.tool_choice = ToolChoice::kAuto;
+  prepared = completions.prepare(request);
+  ASSERT_TRUE(prepared.ok()) << prepared.error().message();
+  EXPECT_NE(prepared->constraint, nullptr);
+
+  request.tools = nullptr;
   request.response_format = ResponseFormat::kJsonSchema;
   request.json_schema =
       Json::parse(R"({"type": "object", "properties": {"ok": {"type": "boolean"}}})");

@@ -49,6 +49,35 @@ TEST(LocalBackendTest, AnswersThroughTheModelTemplateAndReportsUsage) {
   EXPECT_EQ(third->message.content, first->message.content);
 }
 
+// With tools offered, the reply goes through the auto tool grammar: the random model may answer
+// in text or call, but no call marker is left half-written in the text and every call it makes
+// names a known tool with arguments valid against its schema. (Random weights rarely start a
+// call; the grammar's own tests cover the calls, this covers the wiring.)
+TEST(LocalBackendTest, RepliesWithToolsOfferedStayWellFormed) {
+  HEARTH_REQUIRE_TESTDATA(path, "models/tiny-qwen3-f16.gguf");
+  auto backend = LocalBackend::open({.model_path = path, .n_threads = 2, .n_ctx = 1024});
+  ASSERT_TRUE(backend.ok()) << backend.error().message();
+  ChatRequest request = greedy_request("Weather in Paris?");
+  request.tools = {ToolSpec{"get_weather", "Current weather",
+                            Json::parse(R"({"type": "object", "required": ["city"],
+                                            "properties": {"city": {"type": "string"}}})")}};
+  request.params.temperature = 1.0;
+  request.params.max_tokens = 48;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    request.params.seed = seed;
+    auto reply = (*backend)->chat(request, {});
+    ASSERT_TRUE(reply.ok()) << reply.error().message();
+    for (const ToolCall& call : reply->message.tool_calls) {
+      EXPECT_EQ(call.name, "get_weather");
+      const Result<Json> arguments = parse_json(call.arguments, "arguments");
+      ASSERT_TRUE(arguments.ok()) << call.arguments;
+      EXPECT_TRUE((*arguments)["city"].is_string()) << call.arguments;
+    }
+    EXPECT_EQ(reply->message.content.find("<tool_call>"), std::string::npos)
+        << reply->message.content;
+  }
+}
+
 TEST(LocalBackendTest, RefusesModelsWithoutTemplateAndMissingFiles) {
   HEARTH_REQUIRE_TESTDATA(path, "models/tiny-llama-f32.gguf");
   auto no_template = LocalBackend::open({.model_path = path});

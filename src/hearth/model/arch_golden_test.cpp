@@ -59,7 +59,9 @@ void expect_matches(std::span<const float> got, const Json& want, double toleran
                     const std::string& where) {
   const auto top = want["top"].get<std::vector<std::pair<int32_t, double>>>();
   const auto argmax = static_cast<int32_t>(std::max_element(got.begin(), got.end()) - got.begin());
-  if (top1) EXPECT_EQ(argmax, want["argmax"].get<int32_t>()) << where;
+  if (top1) {
+    EXPECT_EQ(argmax, want["argmax"].get<int32_t>()) << where;
+  }
   double worst = 0;
   std::vector<bool> in_top(got.size(), false);
   for (const auto& [id, logit] : top) {

@@ -261,8 +261,12 @@ TEST(SynthPlan, TensorShapesPerArchitecture) {
   EXPECT_EQ(m.count("blk.1.ffn_up.weight"), 0u);
   EXPECT_EQ(moe->metadata.get_int("qwen3moe.expert_feed_forward_length").value_or(-1), 64);
   for (const auto& tensor : moe->tensors) {
-    if (tensor.name.ends_with("ffn_gate_inp.weight")) EXPECT_EQ(tensor.type, GgmlType::kF32);
-    if (tensor.name.ends_with("_exps.weight")) EXPECT_EQ(tensor.type, GgmlType::kQ8_0);
+    if (tensor.name.ends_with("ffn_gate_inp.weight")) {
+      EXPECT_EQ(tensor.type, GgmlType::kF32);
+    }
+    if (tensor.name.ends_with("_exps.weight")) {
+      EXPECT_EQ(tensor.type, GgmlType::kQ8_0);
+    }
   }
   // Qwen3-30B-A3B: 30.5B parameters, as published.
   const auto big =

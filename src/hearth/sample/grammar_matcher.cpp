@@ -96,12 +96,16 @@ std::shared_ptr<const GrammarVocabulary> GrammarVocabulary::from_tokenizer(
         token.bytes.push_back(static_cast<char>(byte));
       } else if (vocab.model == tokenizer::Model::kSentencePiece ||
                  type == TokenType::kUserDefined) {
-        std::string text(piece);
-        if (type != TokenType::kUserDefined) {
-          static constexpr std::string_view kSpace = "\xE2\x96\x81";  // ▁
-          for (size_t at = text.find(kSpace); at != std::string::npos; at = text.find(kSpace, at)) {
-            text.replace(at, kSpace.size(), " ");
-            ++at;
+        // SentencePiece's ▁ stands for a space (user-defined pieces are literal text).
+        static constexpr std::string_view kSpace = "\xE2\x96\x81";
+        const bool spaces = type != TokenType::kUserDefined;
+        std::string text;
+        for (size_t at = 0; at < piece.size();) {
+          if (spaces && piece.compare(at, kSpace.size(), kSpace) == 0) {
+            text.push_back(' ');
+            at += kSpace.size();
+          } else {
+            text.push_back(piece[at++]);
           }
         }
         token.bytes = std::move(text);
