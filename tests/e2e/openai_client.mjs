@@ -138,7 +138,7 @@ for (let i = 0; i < 16; i++) {
 }
 for (let round = 0; round < 2; round++) {
   const together = await Promise.all(Array.from({ length: 16 }, (_, i) =>
-    new OpenAI({ baseURL, apiKey, maxRetries: 0 }).chat.completions.create(request(i))));
+    new OpenAI({ baseURL, apiKey, maxRetries: 2 }).chat.completions.create(request(i))));
   for (let i = 0; i < 16; i++) {
     const got = together[i].choices[0].message;
     if (got.content !== alone[i].content || got.reasoning_content !== alone[i].reasoning_content) {

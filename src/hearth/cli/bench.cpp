@@ -3,7 +3,7 @@
 // tokens one at a time from an empty context. Each test runs once to warm up and then -r times;
 // the table shows the median and the spread (min-max). Also measures the machine's memory read
 // bandwidth with the same threads and prints the decode ceiling it implies (bandwidth / bytes
-// of weights read per token).
+// of weights read per token), and the resident memory after the runs (file, KV cache, rest).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -92,6 +92,19 @@ double measure_read_bandwidth(ThreadPool& pool) {
   return best;
 }
 
+// The process's resident memory in bytes (VmRSS of /proc/self/status; 0 where unavailable).
+uint64_t resident_bytes() {
+  std::FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr) return 0;
+  char line[256];
+  uint64_t kib = 0;
+  while (std::fgets(line, sizeof(line), status) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %lu kB", &kib) == 1) break;
+  }
+  std::fclose(status);
+  return kib * 1024;
+}
+
 Result<double> time_prompt(engine::Engine& engine, model::Sequence& sequence, int64_t n_tokens,
                            std::mt19937& rng) {
   std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(engine.config().n_vocab - 1));
@@ -146,6 +159,8 @@ int run_bench(const BenchFlags& flags) {
   if (Status s = measure("pp", flags.n_prompt, time_prompt); !s.ok()) return report_error(s.error());
   if (Status s = measure("tg", flags.n_gen, time_generation); !s.ok()) return report_error(s.error());
 
+  // Every weight has been read by now: the mmap'd file, the KV cache and hearth's own memory.
+  const uint64_t resident = resident_bytes();
   const gguf::File& file = engine.model().file();
   const uint64_t per_token = weight_bytes_per_token(file, engine.config());
   const double bandwidth = measure_read_bandwidth(engine.pool());
@@ -163,6 +178,8 @@ int run_bench(const BenchFlags& flags) {
                 {"read_bandwidth_bytes_per_s", bandwidth},
                 {"weight_bytes_per_token", per_token},
                 {"decode_ceiling_tokens_per_s", ceiling},
+                {"resident_bytes", resident},
+                {"kv_cache_bytes", (*sequence)->bytes()},
                 {"results", Json::array()}};
     for (const auto& m : results) {
       out["results"].push_back({{"test", m.test},
@@ -187,7 +204,11 @@ int run_bench(const BenchFlags& flags) {
   for (const auto& m : results) {
     if (m.test.rfind("tg", 0) == 0) std::printf(" (%s at %.0f%%)", m.test.c_str(), 100 * m.median() / ceiling);
   }
-  std::printf("\n");
+  std::printf("\nresident memory %.1f MiB = file %.1f MiB + KV cache %.1f MiB + %.1f MiB\n",
+              resident / 1048576.0, file.file_size() / 1048576.0,
+              (*sequence)->bytes() / 1048576.0,
+              (double(resident) - double(file.file_size()) - double((*sequence)->bytes())) /
+                  1048576.0);
   return 0;
 }
 

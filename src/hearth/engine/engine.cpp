@@ -48,6 +48,12 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
     engine->output_format_ =
         chat::detect_output_format(*metadata.get_string("tokenizer.chat_template"));
   }
+  // The tokenizer and template hold what they need: the vocabulary arrays (151k-262k strings
+  // each) would otherwise stay in memory twice for the life of the engine.
+  constexpr std::string_view kVocabularyArrays[] = {
+      "tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.token_type",
+      "tokenizer.ggml.scores"};
+  engine->model_->drop_metadata(kVocabularyArrays);
   const model::ModelConfig& config = engine->model_->config();
   if (static_cast<int64_t>(engine->tokenizer_->n_vocab()) > config.n_vocab) {
     return make_error("{}: the tokenizer has {} tokens but the model only {} embeddings",

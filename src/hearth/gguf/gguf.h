@@ -115,6 +115,9 @@ class File {
   uint64_t file_size() const { return bytes_.size(); }
   const std::string& name() const { return name_; }
   const Metadata& metadata() const { return metadata_; }
+  // Forgets a metadata entry: a reader that has consumed a large one (the vocabulary's token
+  // and merge arrays, tens of MB as strings) gives its memory back. False when absent.
+  bool drop_metadata(std::string_view key) { return metadata_.erase(key); }
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
 
   const TensorInfo* find_tensor(std::string_view name) const;

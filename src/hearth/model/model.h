@@ -48,6 +48,10 @@ class Model {
 
   const ModelConfig& config() const;
   const gguf::File& file() const { return file_; }
+  // Forgets metadata entries the caller has consumed (see gguf::File::drop_metadata).
+  void drop_metadata(std::span<const std::string_view> keys) {
+    for (const std::string_view key : keys) file_.drop_metadata(key);
+  }
 
   // A sequence with room for n_ctx positions in a KV cache of `kv_type` (F16 or F32).
   Result<std::unique_ptr<Sequence>> new_sequence(int64_t n_ctx, KvType kv_type) const;

@@ -215,7 +215,9 @@ Status Server::Impl::start() {
   const size_t threads = static_cast<size_t>(options_.n_parallel + options_.max_queued) + 4;
   http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_.set_payload_max_length(options_.max_body_bytes);
-  http_.set_keep_alive_timeout(2);
+  // Longer than clients keep idle sockets (the openai client's agent frees them after 4 s), so a
+  // client never reuses a socket the server is closing at that moment (ECONNRESET).
+  http_.set_keep_alive_timeout(5);
   if (options_.port == 0) {
     port_ = http_.bind_to_any_port(options_.host);
     if (port_ < 0) return make_error("cannot bind {} to a free port", options_.host);
