@@ -45,4 +45,7 @@ void dequantize_row_q6_k(const uint8_t* in, float* y, int64_t n);
 void quantize_row_q8_k(const float* x, uint8_t* out, int64_t n);
 void dequantize_row_q8_k(const uint8_t* in, float* y, int64_t n);
 
+// n F16 (or BF16) values to float32, with SIMD (widen.cpp).
+void widen_16bit_row(bool bf16, const uint8_t* in, float* y, int64_t n);
+
 }  // namespace hearth::tensor::internal

@@ -5,6 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "hearth/tensor/quantize.h"
+#include "hearth/tensor/test_targets.h"
+
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -13,6 +20,28 @@
 
 namespace hearth::tensor {
 namespace {
+
+// dequantize_row's SIMD widening (every target) gives the scalar conversion's value for every
+// F16 and BF16 bit pattern, at every offset of a row (vector body and scalar tail).
+TEST(Float16, RowWideningMatchesScalarOnEveryTarget) {
+  std::vector<uint16_t> bits(0x10000 + 7);
+  for (size_t i = 0; i < bits.size(); ++i) bits[i] = static_cast<uint16_t>(i * 40503u);
+  std::vector<float> y(bits.size());
+  for (const GgmlType type : {GgmlType::kF16, GgmlType::kBF16}) {
+    for_each_target([&](const std::string& target) {
+      dequantize_row(type, bits.data(), y.data(), static_cast<int64_t>(bits.size()));
+      for (size_t i = 0; i < bits.size(); ++i) {
+        const float want = type == GgmlType::kF16 ? f32_from_f16(bits[i]) : f32_from_bf16(bits[i]);
+        if (std::isnan(want)) {
+          ASSERT_TRUE(std::isnan(y[i])) << target << " bits " << bits[i];
+        } else {
+          ASSERT_EQ(std::memcmp(&want, &y[i], sizeof(float)), 0)
+              << target << " bits " << bits[i] << ": " << y[i] << " != " << want;
+        }
+      }
+    });
+  }
+}
 
 TEST(Float16, EveryBitPatternRoundTrips) {
   for (uint32_t bits = 0; bits < 0x10000; ++bits) {

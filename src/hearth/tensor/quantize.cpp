@@ -80,11 +80,7 @@ void dequantize_row(GgmlType type, const void* in, float* y, int64_t n) {
       return;
     case GgmlType::kF16:
     case GgmlType::kBF16:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t bits;
-        std::memcpy(&bits, bytes + 2 * i, sizeof(bits));
-        y[i] = type == GgmlType::kF16 ? f32_from_f16(bits) : f32_from_bf16(bits);
-      }
+      internal::widen_16bit_row(type == GgmlType::kBF16, bytes, y, n);
       return;
     default:
       block_format(type, n).dequantize(bytes, y, n);
