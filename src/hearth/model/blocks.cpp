@@ -121,7 +121,7 @@ Status ForwardPass::begin(std::span<const BatchToken> batch, ThreadPool* pool) {
   int64_t max_ctx = 0;
   for (const auto& [sequence, end] : next) max_ctx = std::max(max_ctx, end);
   const int threads = pool == nullptr ? 1 : pool->size();
-  resize(scores_, threads * (max_ctx + max_head_dim_v));
+  resize(scores_, threads * max_ctx);
   return Status();
 }
 
@@ -260,15 +260,8 @@ void ForwardPass::attend(int64_t layer, int64_t t, int64_t head, float* scores, 
                  q, scores, nullptr);
   tensor::scale(scores, config_.attention_scale, scores, n_visible);
   tensor::softmax(scores, n_visible);
-  const int64_t head_dim_v = shape.head_dim_v;
-  float* value = scores + n_visible;  // one decoded value row
-  std::fill(out, out + head_dim_v, 0.0f);
-  for (int64_t j = 0; j < n_visible; ++j) {
-    tensor::dequantize_row(sequence.element_type(), sequence.value(layer, g, first + j), value,
-                           head_dim_v);
-    const float weight = scores[j];
-    for (int64_t d = 0; d < head_dim_v; ++d) out[d] += weight * value[d];
-  }
+  tensor::weighted_row_sum(sequence.element_type(), sequence.value(layer, g, first), n_visible,
+                           shape.head_dim_v, scores, out);
 }
 
 void ForwardPass::feed_forward(const FfnWeights& w, Activation activation, const float* h,

@@ -123,7 +123,7 @@ class ForwardPass {
   std::vector<float> residual_, normed_, block_out_;
   std::vector<float> q_, k_, v_, attn_;  // [n_tokens][heads * head dims]
   std::vector<float> gate_, up_;         // [n_tokens][d_ff]
-  std::vector<float> scores_;            // per thread: [n_ctx] attention weights + a value row
+  std::vector<float> scores_;            // per thread: [n_ctx] attention weights
   std::vector<float> out_rows_;          // [n_out][d_model] rows that want logits
   std::vector<float> rounded_;           // activations rounded to a 16-bit weight type
   std::vector<uint16_t> rounded_bits_;

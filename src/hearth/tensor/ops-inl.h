@@ -16,6 +16,8 @@
 #include <cstring>
 #include <limits>
 
+#include "hearth/base/ggml_types.h"
+#include "hearth/tensor/float16.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 
@@ -245,6 +247,69 @@ void Mul(const float* a, const float* b, float* y, int64_t n) {
 
 void Scale(const float* a, float s, float* y, int64_t n) {
   Map2(a, nullptr, s, y, n, [](auto, auto va, auto vs) { return hn::Mul(va, vs); });
+}
+
+// Element c .. c + lanes of a row stored in `type` (F32, F16 or BF16), as float32. Highway 1.0.3's scalar emulation of
+// the F16 conversion mishandles NaN, so the scalar target converts F16 with float16.h.
+template <class DF>
+HWY_INLINE hn::Vec<DF> LoadRowAsFloat(DF df, GgmlType type, const uint8_t* row, int64_t c) {
+  if (type == GgmlType::kF32) return hn::LoadU(df, reinterpret_cast<const float*>(row) + c);
+  if (type == GgmlType::kBF16) {
+    const hn::Rebind<uint16_t, DF> du16;
+    const hn::Rebind<uint32_t, DF> du32;
+    const auto bits = hn::PromoteTo(du32, hn::LoadU(du16, reinterpret_cast<const uint16_t*>(row) + c));
+    return hn::BitCast(df, hn::ShiftLeft<16>(bits));
+  }
+#if HWY_TARGET == HWY_SCALAR
+  uint16_t bits;
+  std::memcpy(&bits, row + 2 * c, sizeof(bits));
+  return hn::Set(df, f32_from_f16(bits));
+#else
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  return hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(row) + c));
+#endif
+}
+
+// y[c] = sum_j weights[j] * row_j[c] over n_rows F32, F16 or BF16 rows `row_bytes` apart, each element summed in
+// row order with fused multiply-adds; columns in groups of four vectors so the sums stay in
+// registers while the rows stream past, then single vectors, then a scalar tail.
+void WeightedRowSum(GgmlType type, const uint8_t* rows, int64_t row_bytes, int64_t n_rows,
+                    int64_t n_cols, const float* weights, float* y) {
+  const OpsTag df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  int64_t c = 0;
+  for (; c + 4 * lanes <= n_cols; c += 4 * lanes) {
+    auto sum0 = hn::Zero(df), sum1 = hn::Zero(df), sum2 = hn::Zero(df), sum3 = hn::Zero(df);
+    for (int64_t j = 0; j < n_rows; ++j) {
+      const uint8_t* row = rows + j * row_bytes;
+      const auto w = hn::Set(df, weights[j]);
+      sum0 = hn::MulAdd(w, LoadRowAsFloat(df, type, row, c), sum0);
+      sum1 = hn::MulAdd(w, LoadRowAsFloat(df, type, row, c + lanes), sum1);
+      sum2 = hn::MulAdd(w, LoadRowAsFloat(df, type, row, c + 2 * lanes), sum2);
+      sum3 = hn::MulAdd(w, LoadRowAsFloat(df, type, row, c + 3 * lanes), sum3);
+    }
+    hn::StoreU(sum0, df, y + c);
+    hn::StoreU(sum1, df, y + c + lanes);
+    hn::StoreU(sum2, df, y + c + 2 * lanes);
+    hn::StoreU(sum3, df, y + c + 3 * lanes);
+  }
+  for (; c + lanes <= n_cols; c += lanes) {
+    auto sum = hn::Zero(df);
+    for (int64_t j = 0; j < n_rows; ++j) {
+      sum = hn::MulAdd(hn::Set(df, weights[j]), LoadRowAsFloat(df, type, rows + j * row_bytes, c),
+                       sum);
+    }
+    hn::StoreU(sum, df, y + c);
+  }
+  const hn::CappedTag<float, 1> d1;
+  for (; c < n_cols; ++c) {
+    auto sum = hn::Zero(d1);
+    for (int64_t j = 0; j < n_rows; ++j) {
+      sum = hn::MulAdd(hn::Set(d1, weights[j]), LoadRowAsFloat(d1, type, rows + j * row_bytes, c),
+                       sum);
+    }
+    y[c] = hn::GetLane(sum);
+  }
 }
 
 }  // namespace hearth::tensor::HWY_NAMESPACE

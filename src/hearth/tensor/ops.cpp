@@ -31,6 +31,7 @@ HWY_EXPORT(GeluTanhMul);
 HWY_EXPORT(Add);
 HWY_EXPORT(Mul);
 HWY_EXPORT(Scale);
+HWY_EXPORT(WeightedRowSum);
 
 namespace {
 
@@ -119,6 +120,26 @@ void mul(const float* a, const float* b, float* y, int64_t n) {
 
 void scale(const float* a, float s, float* y, int64_t n) {
   HWY_DYNAMIC_DISPATCH(Scale)(a, s, y, n);
+}
+
+void weighted_row_sum(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
+                      const float* weights, float* y) {
+  const auto row_bytes = ggml_row_bytes(static_cast<uint32_t>(type), static_cast<uint64_t>(n_cols));
+  HEARTH_CHECK(is_convertible(type) && row_bytes.has_value(), "no rows of {} columns of type {}",
+               n_cols, static_cast<uint32_t>(type));
+  const auto* bytes = static_cast<const uint8_t*>(rows);
+  auto stride = static_cast<int64_t>(*row_bytes);
+  std::vector<float> decoded;
+  if (type != GgmlType::kF32 && type != GgmlType::kF16 && type != GgmlType::kBF16) {
+    decoded.resize(static_cast<size_t>(n_rows * n_cols));
+    for (int64_t j = 0; j < n_rows; ++j) {
+      dequantize_row(type, bytes + j * stride, decoded.data() + j * n_cols, n_cols);
+    }
+    bytes = reinterpret_cast<const uint8_t*>(decoded.data());
+    stride = n_cols * static_cast<int64_t>(sizeof(float));
+    type = GgmlType::kF32;
+  }
+  HWY_DYNAMIC_DISPATCH(WeightedRowSum)(type, bytes, stride, n_rows, n_cols, weights, y);
 }
 
 void get_row(GgmlType type, const void* data, int64_t n_cols, int64_t row, float* y) {
@@ -211,6 +232,21 @@ void gelu_tanh_mul(const float* gate, const float* up, float* y, int64_t n) {
     const float gelu = x <= -10.0f ? 0.0f : x >= 10.0f ? x : table[f16_from_f32(x)];
     y[i] = up != nullptr ? gelu * up[i] : gelu;
   }
+}
+
+void weighted_row_sum(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
+                      const float* weights, float* y) {
+  const auto row_bytes = ggml_row_bytes(static_cast<uint32_t>(type), static_cast<uint64_t>(n_cols));
+  HEARTH_CHECK(row_bytes.has_value(), "no rows of {} columns of type {}", n_cols,
+               static_cast<uint32_t>(type));
+  std::vector<double> sums(static_cast<size_t>(n_cols), 0.0);
+  std::vector<float> row(static_cast<size_t>(n_cols));
+  for (int64_t j = 0; j < n_rows; ++j) {
+    dequantize_row(type, static_cast<const uint8_t*>(rows) + j * static_cast<int64_t>(*row_bytes),
+                   row.data(), n_cols);
+    for (int64_t c = 0; c < n_cols; ++c) sums[c] += static_cast<double>(weights[j]) * row[c];
+  }
+  for (int64_t c = 0; c < n_cols; ++c) y[c] = static_cast<float>(sums[c]);
 }
 
 }  // namespace reference

@@ -51,6 +51,12 @@ void add(const float* a, const float* b, float* y, int64_t n);
 void mul(const float* a, const float* b, float* y, int64_t n);
 void scale(const float* a, float s, float* y, int64_t n);
 
+// y[c] = sum_j weights[j] * R[j][c] over n_rows contiguous rows R of n_cols elements stored in
+// `type` (attention's weighted sum of value rows): F32, F16 and BF16 rows are read in place, each
+// y[c] summed in row order with fused multiply-adds; other types are decoded first.
+void weighted_row_sum(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
+                      const float* weights, float* y);
+
 // Row `row` of a matrix of n_cols-element rows stored in `type`, decoded to float32 (embedding
 // lookup). Every type dequantize_row handles.
 void get_row(GgmlType type, const void* data, int64_t n_cols, int64_t row, float* y);
@@ -63,6 +69,9 @@ void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t position, const R
 void softmax(float* x, int64_t n);
 void silu_mul(const float* gate, const float* up, float* y, int64_t n);
 void gelu_tanh_mul(const float* gate, const float* up, float* y, int64_t n);
+// Rows through dequantize_row, sums in float64.
+void weighted_row_sum(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
+                      const float* weights, float* y);
 }  // namespace reference
 
 }  // namespace hearth::tensor

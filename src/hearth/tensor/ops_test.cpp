@@ -1,7 +1,8 @@
 // Tests of ops.h: on every compiled and supported Highway target, each op against its scalar
 // reference over lengths 0..2N+ (tails), off vector alignment and in place; RoPE against angles
 // worked out by hand for both layouts, partial n_dims and frequency factors; GELU against the
-// tanh formula; get_row against dequantize_row for every convertible type.
+// tanh formula; get_row against dequantize_row for every convertible type; weighted_row_sum
+// against float64 sums.
 #include "hearth/tensor/ops.h"
 
 #include <gtest/gtest.h>
@@ -261,6 +262,43 @@ TEST(Ops, RopeMatchesReference) {
               }
             }
           }
+        }
+      }
+    }
+  });
+}
+
+// Rows of n_cols values N(0, 1) stored in `type`.
+std::vector<uint8_t> random_rows(GgmlType type, int64_t n_rows, int64_t n_cols, std::mt19937& rng) {
+  const uint64_t row_bytes = ggml_row_bytes(static_cast<uint32_t>(type), n_cols).value();
+  std::vector<uint8_t> data(row_bytes * n_rows);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    Row values = random_row(n_cols, 1.0f, rng);
+    quantize_row(type, values.data(), data.data() + r * row_bytes, n_cols);
+  }
+  return data;
+}
+
+TEST(Ops, WeightedRowSumMatchesReference) {
+  for_each_target([](const std::string& target) {
+    std::mt19937 rng(8);
+    for (const GgmlType type : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0}) {
+      const int64_t step = type == GgmlType::kQ8_0 ? 32 : 1;
+      for (const int64_t n_cols : {step, 3 * step, 16 * step, 17 * step, 64 * step, 128 * step}) {
+        for (const int64_t n_rows : {0, 1, 2, 7, 100}) {
+          const std::vector<uint8_t> rows = random_rows(type, n_rows, n_cols, rng);
+          Row weights = random_row(n_rows, 1.0f, rng);
+          std::vector<float> got(n_cols, kInf), want(n_cols);
+          weighted_row_sum(type, rows.data(), n_rows, n_cols, weights.data(), got.data());
+          reference::weighted_row_sum(type, rows.data(), n_rows, n_cols, weights.data(),
+                                      want.data());
+          // Each sum of n_rows float products: n_rows roundings of at most the running sum's
+          // magnitude, bounded by sum_j |w_j| |R_j| <= 6 sum_j |w_j| for these values.
+          float weight_sum = 0.0f;
+          for (int64_t j = 0; j < n_rows; ++j) weight_sum += std::fabs(weights.data()[j]);
+          const std::vector<float> magnitude(n_cols, 6.0f * weight_sum);
+          expect_near(got.data(), want.data(), magnitude, n_cols, 2.0f * (n_rows + 1), 0.0f,
+                      target + " weighted_row_sum " + std::to_string(static_cast<int>(type)));
         }
       }
     }
