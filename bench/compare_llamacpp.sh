@@ -17,18 +17,12 @@ n_gen="${N_GEN:-128}"
 reps="${REPS:-3}"
 work="${WORK:-$build/compare-llamacpp}"
 models="${MODELS:-qwen3:qwen3-0.6b:q8_0 qwen3:qwen3-0.6b:q4_0 llama:llama-3.2-1b:q4_0 llama:llama-3.2-1b:q4_k_m}"
-node_llama_cpp_version=3.22.1
 
 [ -x "$hearth" ] || { echo "missing $hearth: build the hearth target" >&2; exit 1; }
 command -v node >/dev/null && command -v python3 >/dev/null || { echo "needs node and python3" >&2; exit 1; }
-mkdir -p "$work/node" "$work/models"
-installed="$(node -p "try { require('$work/node/node_modules/node-llama-cpp/package.json').version } catch { '' }")"
-if [ "$installed" != "$node_llama_cpp_version" ]; then
-  echo '{"private": true}' > "$work/node/package.json"
-  (cd "$work/node" && npm install --ignore-scripts --omit=optional --no-audit --no-fund \
-      --loglevel=error "node-llama-cpp@$node_llama_cpp_version" \
-      "@node-llama-cpp/linux-x64@$node_llama_cpp_version")
-fi
+mkdir -p "$work/models"
+source "$source_dir/scripts/node_packages.sh"
+install_node_llama_cpp "$work/node"
 cp "$source_dir/bench/llama_cpp_speed.mjs" "$work/node/"
 
 results="$work/results.jsonl"

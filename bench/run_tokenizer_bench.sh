@@ -16,7 +16,6 @@ min_seconds="${MIN_SECONDS:-0.3}"
 bench="$build/bench/hearth_tokenizer_bench"
 hearth="$build/src/hearth/cli/hearth"
 work="$build/tokenizer-bench"
-node_llama_cpp_version=3.22.1
 
 for program in "$bench" "$hearth"; do
   [ -x "$program" ] ||
@@ -24,16 +23,8 @@ for program in "$bench" "$hearth"; do
 done
 command -v node >/dev/null && command -v python3 >/dev/null ||
   { echo "needs node and python3" >&2; exit 1; }
-mkdir -p "$work/node"
-
-# node-llama-cpp with only its linux-x64 CPU binaries, as tests/e2e/llama_cpp_test.sh installs it.
-installed="$(node -p "try { require('$work/node/node_modules/node-llama-cpp/package.json').version } catch { '' }")"
-if [ "$installed" != "$node_llama_cpp_version" ]; then
-  echo '{"private": true}' > "$work/node/package.json"
-  (cd "$work/node" && npm install --ignore-scripts --omit=optional --no-audit --no-fund \
-      --loglevel=error "node-llama-cpp@$node_llama_cpp_version" \
-      "@node-llama-cpp/linux-x64@$node_llama_cpp_version")
-fi
+source "$source_dir/scripts/node_packages.sh"
+install_node_llama_cpp "$work/node"
 # ES modules resolve packages from the script's own folder: run a copy beside node_modules.
 cp "$source_dir/bench/llama_cpp_tokenize.mjs" "$work/node/"
 

@@ -9,7 +9,7 @@ hearth="$1"
 source_dir="$2"
 work="$3"
 testdata="${HEARTH_TESTDATA:-${HEARTH_TESTDATA_DEFAULT:-$source_dir/../shared/testdata}}"
-node_llama_cpp_version=3.22.1
+source "$source_dir/scripts/node_packages.sh"
 
 skip() {
   if [ "${CI:-}" = "true" ]; then
@@ -25,18 +25,8 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" -ge 20 ] || skip "node-llama-cpp needs Node.js 20 or newer (found $(node --version))"
 [ -d "$testdata/tokenizers" ] || skip "testdata not found at $testdata (set HEARTH_TESTDATA)"
 
-# node-llama-cpp and only its linux-x64 CPU binaries; --ignore-scripts: its postinstall would
-# try to download or build llama.cpp when no prebuilt binary fits. Reused across runs.
-mkdir -p "$work/node"
-installed="$(node -p "try { require('$work/node/node_modules/node-llama-cpp/package.json').version } catch { '' }")"
-if [ "$installed" != "$node_llama_cpp_version" ]; then
-  echo "installing node-llama-cpp@$node_llama_cpp_version into $work/node"
-  echo '{"private": true}' > "$work/node/package.json"
-  (cd "$work/node" && npm install --ignore-scripts --omit=optional --no-audit --no-fund \
-      --loglevel=error "node-llama-cpp@$node_llama_cpp_version" \
-      "@node-llama-cpp/linux-x64@$node_llama_cpp_version") ||
-    skip "npm install node-llama-cpp@$node_llama_cpp_version failed (offline?)"
-fi
+install_node_llama_cpp "$work/node" ||
+  skip "npm install node-llama-cpp@$NODE_LLAMA_CPP_VERSION failed (offline?)"
 
 models="$work/models"
 rm -rf "$models"

@@ -9,7 +9,7 @@ hearth="$1"
 source_dir="$2"
 work="$3"
 testdata="${HEARTH_TESTDATA:-${HEARTH_TESTDATA_DEFAULT:-$source_dir/../shared/testdata}}"
-openai_version=4.104.0
+source "$source_dir/scripts/node_packages.sh"
 
 skip() {
   if [ "${CI:-}" = "true" ]; then
@@ -24,14 +24,8 @@ command -v node >/dev/null && command -v npm >/dev/null || skip "node and npm ar
 model="$testdata/models/tiny-qwen3-f16.gguf"
 [ -f "$model" ] || skip "testdata not found at $testdata (set HEARTH_TESTDATA)"
 
-mkdir -p "$work/node"
-installed="$(node -p "try { require('$work/node/node_modules/openai/package.json').version } catch { '' }")"
-if [ "$installed" != "$openai_version" ]; then
-  echo "installing openai@$openai_version into $work/node"
-  echo '{"private": true}' > "$work/node/package.json"
-  (cd "$work/node" && npm install --no-audit --no-fund --loglevel=error "openai@$openai_version") ||
-    skip "npm install openai@$openai_version failed (offline?)"
-fi
+install_node_package "$work/node" openai "$OPENAI_VERSION" ||
+  skip "npm install openai@$OPENAI_VERSION failed (offline?)"
 
 log="$work/serve.log"
 # A small ASan quarantine (ignored by other builds) so freed memory shows in RSS as it would.
