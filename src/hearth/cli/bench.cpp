@@ -6,6 +6,7 @@
 // of weights read per token), and the resident memory after the runs (file, KV cache, rest).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -204,11 +205,12 @@ int run_bench(const BenchFlags& flags) {
   for (const auto& m : results) {
     if (m.test.rfind("tg", 0) == 0) std::printf(" (%s at %.0f%%)", m.test.c_str(), 100 * m.median() / ceiling);
   }
-  std::printf("\nresident memory %.1f MiB = file %.1f MiB + KV cache %.1f MiB + %.1f MiB\n",
+  // Under file + KV cache when parts of the file were never read (e.g. most embedding rows).
+  const double beyond = double(resident) - double(file.file_size()) - double((*sequence)->bytes());
+  std::printf("\nresident memory %.1f MiB (file %.1f MiB + KV cache %.1f MiB, %.1f MiB %s)\n",
               resident / 1048576.0, file.file_size() / 1048576.0,
-              (*sequence)->bytes() / 1048576.0,
-              (double(resident) - double(file.file_size()) - double((*sequence)->bytes())) /
-                  1048576.0);
+              (*sequence)->bytes() / 1048576.0, std::abs(beyond) / 1048576.0,
+              beyond >= 0 ? "over" : "under");
   return 0;
 }
 
