@@ -2,15 +2,40 @@
 
 #include <cstdlib>
 #include <string_view>
+#include <system_error>
 #include <unistd.h>
 
 namespace hearth::testing {
 
+namespace {
+
+// The test process's own folder under the system temp directory, removed when the process exits
+// normally (model files written by tests take gigabytes over a day of runs) unless
+// HEARTH_KEEP_TEST_FILES is set, for looking at what a failing test wrote.
+class ProcessTempDir {
+ public:
+  ProcessTempDir()
+      : path_(std::filesystem::temp_directory_path() /
+              ("hearth-test-" + std::to_string(::getpid()))) {}
+  ~ProcessTempDir() {
+    const char* keep = std::getenv("HEARTH_KEEP_TEST_FILES");
+    if (keep != nullptr && *keep != '\0') return;
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace
+
 std::filesystem::path temp_path(const std::string& name) {
+  static const ProcessTempDir process_dir;
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string test = info ? std::string(info->test_suite_name()) + "." + info->name() : "global";
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("hearth-test-" + std::to_string(::getpid())) / test;
+  const auto dir = process_dir.path() / test;
   std::filesystem::create_directories(dir);
   return dir / name;
 }

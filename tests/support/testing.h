@@ -11,7 +11,8 @@
 
 namespace hearth::testing {
 
-// A path inside a directory unique to the running test (created; the file itself is not).
+// A path inside a directory unique to the running test (created; the file itself is not). The
+// test process's directory is removed when it exits, unless HEARTH_KEEP_TEST_FILES is set.
 std::filesystem::path temp_path(const std::string& name);
 
 // The testdata root, or nullopt when it does not exist.
