@@ -48,14 +48,19 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Bytes of weights one decoded token reads: every tensor, except that only one row of the token
-// embedding is read when the output head is a separate tensor, and only the used share of a
-// mixture of experts' expert tensors (*_exps).
+// Bytes of weights one decoded token reads: every tensor, except that only one row of an
+// embedding table is read (the token embedding when the output head is a separate tensor, Gemma
+// 4's per-layer embedding), and only the used share of a mixture of experts' expert tensors.
 uint64_t weight_bytes_per_token(const gguf::File& file, const model::ModelConfig& config) {
   double total = 0;
   const bool tied = file.find_tensor("output.weight") == nullptr;
   for (const auto& tensor : file.tensors()) {
-    if (tensor.name == "token_embd.weight" && !tied) continue;
+    const bool lookup = (tensor.name == "token_embd.weight" && !tied) ||
+                        tensor.name == "per_layer_token_embd.weight";
+    if (lookup) {
+      total += tensor.shape.size() > 1 ? double(tensor.n_bytes) / double(tensor.shape[1]) : 0.0;
+      continue;
+    }
     const bool experts = tensor.name.find("_exps.") != std::string::npos && config.n_experts > 0;
     total += experts ? double(tensor.n_bytes) * config.n_experts_used / config.n_experts
                      : double(tensor.n_bytes);
