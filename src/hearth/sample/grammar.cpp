@@ -519,6 +519,39 @@ bool Grammar::matches(uint32_t pos, char32_t c) const {
   return in != e.negated;
 }
 
+std::optional<size_t> Grammar::max_bytes() const {
+  // Longest alternative per rule, depth first; meeting a rule still being visited is a cycle.
+  enum : uint8_t { kNew, kVisiting, kDone };
+  std::vector<uint8_t> mark(rule_alts_.size(), kNew);
+  std::vector<size_t> longest(rule_alts_.size(), 0);
+  auto visit = [&](auto&& self, uint32_t rule) -> bool {
+    if (mark[rule] == kDone) return true;
+    if (mark[rule] == kVisiting) return false;
+    mark[rule] = kVisiting;
+    size_t best = 0;
+    for (uint32_t pos : rule_alts_[rule]) {
+      size_t total = 0;
+      for (; elements_[pos].kind != GrammarElement::kEnd; ++pos) {
+        const GrammarElement& e = elements_[pos];
+        if (e.kind == GrammarElement::kRef) {
+          if (!self(self, e.first)) return false;
+          total += longest[e.first];
+        } else {
+          const char32_t top =
+              e.negated || e.count == 0 ? 0x10FFFF : ranges_[e.first + e.count - 1].hi;
+          total += top < 0x80 ? 1 : top < 0x800 ? 2 : top < 0x10000 ? 3 : 4;
+        }
+      }
+      best = std::max(best, total);
+    }
+    longest[rule] = best;
+    mark[rule] = kDone;
+    return true;
+  };
+  if (!visit(visit, root_)) return std::nullopt;
+  return longest[root_];
+}
+
 bool Grammar::intersects(uint32_t pos, char32_t lo, char32_t hi) const {
   const GrammarElement& e = elements_[pos];
   const CharRange* begin = ranges_.data() + e.first;

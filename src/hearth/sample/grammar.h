@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +48,11 @@ class Grammar {
   bool matches(uint32_t pos, char32_t c) const;
   // Whether it matches some code point in [lo, hi].
   bool intersects(uint32_t pos, char32_t lo, char32_t hi) const;
+
+  // The most UTF-8 bytes a complete output can have; nullopt when outputs are unbounded (a rule
+  // reachable from the root refers back to itself, as `*`, `+` and recursion do). Every token
+  // adds at least one byte, so this many tokens plus an end token always finish a generation.
+  std::optional<size_t> max_bytes() const;
 
  private:
   friend class GrammarBuilder;

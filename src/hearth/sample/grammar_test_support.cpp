@@ -213,9 +213,9 @@ std::optional<std::string> validate(const Json& v, const Json& s, const Json& ro
   return std::nullopt;
 }
 
-int seed_count(int release_count) {
+int seed_count(int release_count, [[maybe_unused]] int sanitizer_divisor) {
 #if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
-  return std::max(1, release_count / 10);
+  return std::max(1, release_count / sanitizer_divisor);
 #else
   return release_count;
 #endif

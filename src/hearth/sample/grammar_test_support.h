@@ -33,7 +33,8 @@ Generation generate(GrammarMatcher& matcher, const GrammarVocabulary& vocab, uin
 // Validates `value` against `schema` (the keywords the tests use); nullopt when valid, else why.
 std::optional<std::string> validate(const Json& value, const Json& schema, const Json& root);
 
-// Seeds per test: fewer in sanitizer and debug builds, which run 10x slower.
-int seed_count(int release_count);
+// Seeds per test: fewer in sanitizer and debug builds, which run ~10x slower (a forward pass
+// of a model even more: those tests divide by more).
+int seed_count(int release_count, int sanitizer_divisor = 10);
 
 }  // namespace hearth::sample::testing

@@ -5,13 +5,18 @@
 // bounds is an integer inside them; strings from a pattern spell characters that JSON must escape
 // (quote, backslash, controls) only through \t \n \r \" \\, and `.` or negated classes never
 // produce them; dates never give February a 29th. The one relaxation: oneOf is read as anyOf.
-// Unknown formats are ignored, as JSON Schema 2020-12 treats format as an annotation.
+// Unknown formats are ignored, as JSON Schema 2020-12 treats format as an annotation. Raw strings
+// (Gemma 4 and text values, see json_schema.h): one with a length, pattern or format holds no '<'
+// and no C0 control but tab, newline and return (every closing marker starts with '<', so none
+// can form inside); a free one or an enum value anything but its closing marker. kJsonNoAngle
+// spells '<' as \u003c everywhere, so its values are those of kJson.
 #include "hearth/sample/json_schema.h"
 
 #include <algorithm>
 #include <cmath>
 #include <optional>
 
+#include "hearth/base/check.h"
 #include "hearth/base/utf8.h"
 
 namespace hearth::sample {
@@ -147,8 +152,14 @@ uint64_t clamp_magnitude(double v) {
 
 class PatternConverter {
  public:
-  PatternConverter(std::string pattern, std::string path)
-      : source_(std::move(pattern)), re_(source_), path_(std::move(path)) {}
+  // `raw`: characters are written as themselves (no JSON escapes), never '<' or a control
+  // other than tab, newline and return. `escape_angle` (JSON only): '<' is spelled \u003c.
+  PatternConverter(std::string pattern, std::string path, bool raw, bool escape_angle)
+      : source_(std::move(pattern)),
+        re_(source_),
+        path_(std::move(path)),
+        raw_(raw),
+        escape_angle_(escape_angle) {}
 
   // The GBNF sequence for the string's content (between the quotes). `any_char` is the rule
   // for one arbitrary JSON string character (unanchored ends).
@@ -226,8 +237,14 @@ class PatternConverter {
     return q;
   }
 
-  // One JSON-string character standing for code point c (escaped where JSON requires).
-  static std::string literal(char32_t c) {
+  // One string character standing for code point c (escaped where JSON requires); empty when
+  // the string cannot hold it.
+  std::string literal(char32_t c) const {
+    if (raw_) {
+      if (c == '<' || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) return "";
+      return gbnf_literal(utf8::encode(c));
+    }
+    if (c == '<' && escape_angle_) return gbnf_literal("\\u003c");
     switch (c) {
       case '"':
         return "\"\\\\\\\"\"";
@@ -247,36 +264,54 @@ class PatternConverter {
   }
 
   static std::string class_char(char32_t c) {
-    if (c == ']' || c == '[' || c == '\\' || c == '-' || c == '^' || c == '"') {
+    if (c == ']' || c == '[' || c == '\\' || c == '-' || c == '^' || c == '"' || c < 0x20) {
       return fmt::format("\\x{:02X}", static_cast<unsigned>(c));
     }
     return utf8::encode(c);
   }
 
-  // A class from code-point ranges: plain characters in one GBNF class, the characters JSON
-  // escapes as alternatives spelled escaped.
-  static std::string from_ranges(const std::vector<std::pair<char32_t, char32_t>>& ranges) {
-    std::string cls;
-    std::vector<std::string> escaped;
+  static void append_range(std::string& cls, char32_t lo, char32_t hi) {
+    cls += class_char(lo);
+    if (hi > lo) {
+      cls += '-';
+      cls += class_char(hi);
+    }
+  }
+
+  // A class from code-point ranges: characters written as themselves in one GBNF class, the
+  // ones JSON escapes (quote, backslash, \n \t \r, and '<' under escape_angle) as alternatives
+  // spelled escaped. Raw strings write tab, newline and return as themselves and drop '<'.
+  std::string from_ranges(const std::vector<std::pair<char32_t, char32_t>>& ranges) const {
     auto contains = [&](char32_t c) {
       return std::any_of(ranges.begin(), ranges.end(),
                          [&](const auto& r) { return r.first <= c && c <= r.second; });
     };
-    for (char32_t special : {U'"', U'\\', U'\n', U'\t', U'\r'}) {
-      if (contains(special)) escaped.push_back(literal(special));
+    std::vector<char32_t> cuts = {U'<'};  // never in the class; ascending
+    std::vector<std::string> escaped;
+    std::string cls;
+    if (raw_) {
+      for (char32_t c : {U'\t', U'\n', U'\r'}) {
+        if (contains(c)) cls += class_char(c);
+      }
+    } else {
+      cuts = {U'"', U'\\'};
+      if (escape_angle_) cuts.insert(cuts.begin() + 1, U'<');
+      for (char32_t special : {U'"', U'\\', U'\n', U'\t', U'\r', U'<'}) {
+        if (contains(special) && (special != '<' || escape_angle_)) {
+          escaped.push_back(literal(special));
+        }
+      }
     }
     for (auto [lo, hi] : ranges) {
-      // Plain characters: 0x20 and above, minus '"' and '\\' (split the range around them).
-      lo = std::max<char32_t>(lo, 0x20);
-      char32_t start = lo;
-      for (char32_t cut : {U'"', U'\\'}) {
+      // Plain characters from 0x20 up, the range split around the cuts.
+      char32_t start = std::max<char32_t>(lo, 0x20);
+      for (char32_t cut : cuts) {
         if (cut >= start && cut <= hi) {
-          if (cut > start)
-            cls += class_char(start) + (cut - 1 > start ? "-" + class_char(cut - 1) : "");
+          if (cut > start) append_range(cls, start, cut - 1);
           start = cut + 1;
         }
       }
-      if (start <= hi) cls += class_char(start) + (hi > start ? "-" + class_char(hi) : "");
+      if (start <= hi) append_range(cls, start, hi);
     }
     std::string out = cls.empty() ? "" : "[" + cls + "]";
     for (const auto& e : escaped) out += (out.empty() ? "" : " | ") + e;
@@ -352,6 +387,8 @@ class PatternConverter {
     if (c == '[') return char_class();
     if (c == '.') {
       ++pos_;
+      if (raw_) return std::string("[^<\\x00-\\x1F\\x7F]");
+      if (escape_angle_) return "( [^\"\\\\<\\x00-\\x1F\\x7F] | " + literal(U'<') + " )";
       return std::string("[^\"\\\\\\x00-\\x1F\\x7F]");
     }
     if (c == '^' || c == '$') return fail("anchor inside the pattern");
@@ -367,14 +404,14 @@ class PatternConverter {
       }
       HEARTH_ASSIGN_OR_RETURN(char32_t ch, escape_char());
       const std::string lit = literal(ch);
-      if (lit.empty()) return fail("control character");
+      if (lit.empty()) return fail(unwritable());
       return lit;
     }
     const utf8::Decoded d = utf8::decode(re_.substr(pos_));
     if (!d.valid) return fail("invalid UTF-8");
     pos_ += d.length;
     const std::string lit = literal(d.code_point);
-    if (lit.empty()) return fail("control character");
+    if (lit.empty()) return fail(unwritable());
     return lit;
   }
 
@@ -422,22 +459,34 @@ class PatternConverter {
     }
     ++pos_;  // ']'
     if (negated) {
-      // Everything else that needs no escaping in JSON.
-      std::string cls = "[^\"\\\\\\x00-\\x1F";
-      for (auto [lo, hi] : ranges) {
-        cls += class_char(lo);
-        if (hi > lo) cls += "-" + class_char(hi);
-      }
-      return cls + "]";
+      // Everything else that needs no escaping in JSON (raw: that is not '<' or a control; '<'
+      // escaped as an alternative when it is not excluded).
+      std::string cls = raw_            ? "[^<\\x00-\\x1F"
+                        : escape_angle_ ? "[^\"\\\\<\\x00-\\x1F"
+                                        : "[^\"\\\\\\x00-\\x1F";
+      for (auto [lo, hi] : ranges) append_range(cls, lo, hi);
+      cls += "]";
+      const bool angle_excluded = std::any_of(ranges.begin(), ranges.end(), [](const auto& r) {
+        return r.first <= U'<' && U'<' <= r.second;
+      });
+      if (escape_angle_ && !angle_excluded) return "( " + cls + " | " + literal(U'<') + " )";
+      return cls;
     }
     std::string out = from_ranges(ranges);
-    if (out.empty()) return fail("class of control characters only");
+    if (out.empty()) return fail("class of characters the string cannot hold only");
     return out;
+  }
+
+  const char* unwritable() const {
+    return raw_ ? "'<' or a control character (a raw text value cannot hold them)"
+                : "control character";
   }
 
   std::string source_;
   std::string_view re_;  // what is left to convert, after the anchors
   std::string path_;
+  bool raw_;
+  bool escape_angle_;
   size_t pos_ = 0;
 };
 
@@ -498,8 +547,10 @@ std::string JsonGrammarBuilder::primitive(std::string_view name) {
     rule = add_rule("ws", "\"\" | \" \" | \"\\n\" [ \\t]{0,16}");
   } else if (name == "char") {
     rule = add_rule("char",
-                    "[^\"\\\\\\x00-\\x1F] | \"\\\\\" ( [\"\\\\/bfnrt] | \"u\" ( [0-9a-cA-Ce-fE-F] "
-                    "[0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2} ) )");
+                    std::string(syntax_ == ValueSyntax::kJsonNoAngle ? "[^\"\\\\<\\x00-\\x1F]"
+                                                                     : "[^\"\\\\\\x00-\\x1F]") +
+                        " | \"\\\\\" ( [\"\\\\/bfnrt] | \"u\" ( [0-9a-cA-Ce-fE-F] "
+                        "[0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2} ) )");
   } else if (name == "string") {
     rule = add_rule("string", "\"\\\"\" " + primitive("char") + "* \"\\\"\"");
   } else if (name == "integer") {
@@ -544,11 +595,15 @@ std::string JsonGrammarBuilder::any_value() {
   if (auto it = refs_.find(key); it != refs_.end()) return it->second;
   const std::string value = add_rule("value", "");
   refs_[key] = value;
-  const std::string ws = space(), str = primitive("string");
+  const std::string ws = space();
+  const std::string str = add_rule("string", quote() + " " + free_string_content() + " " + quote());
+  const std::string object_key = syntax_ == ValueSyntax::kGemma4
+                                     ? add_rule("key", quote() + " " + raw_char() + "* " + quote())
+                                     : str;
   const std::string object = add_rule(
       "object", fmt::format("\"{{\" {0} ( {1} {0} \":\" {0} {2} {0} ( \",\" {0} {1} {0} \":\" {0} "
                             "{2} {0} )* )? \"}}\"",
-                            ws, str, value));
+                            ws, object_key, value));
   const std::string array = add_rule(
       "array", fmt::format("\"[\" {0} ( {1} {0} ( \",\" {0} {1} {0} )* )? \"]\"", ws, value));
   const std::string body =
@@ -556,6 +611,140 @@ std::string JsonGrammarBuilder::any_value() {
                   primitive("boolean"), primitive("null"));
   set_rule(value, body);
   return value;
+}
+
+std::string JsonGrammarBuilder::quote() const {
+  if (!text_stop_.empty()) return "\"\"";
+  return gbnf_literal(syntax_ == ValueSyntax::kGemma4 ? "<|\"|>" : "\"");
+}
+
+std::string JsonGrammarBuilder::raw_char() const {
+  return "[^<\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]";
+}
+
+std::string JsonGrammarBuilder::free_string_content() {
+  if (!raw_strings()) return primitive("char") + "*";
+  const std::string stop = text_stop_.empty() ? "<|\"|>" : text_stop_;
+  const std::string key = "free:" + stop;
+  if (auto it = refs_.find(key); it != refs_.end()) return it->second;
+  const std::string start = text_without(stop, "text")[0];
+  refs_[key] = start;
+  return start;
+}
+
+// JSON text of a value; '<' (only ever inside strings) as \u003c under kJsonNoAngle.
+std::string JsonGrammarBuilder::json_text(const Json& value) const {
+  const std::string text = value.dump();
+  if (syntax_ != ValueSyntax::kJsonNoAngle) return text;
+  std::string out;
+  for (char c : text) {
+    if (c == '<') {
+      out += "\\u003c";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Gemma 4 keys are bare when the parser reads them back whole (up to ':' or a space).
+std::string JsonGrammarBuilder::key_literal(const std::string& name) const {
+  if (syntax_ != ValueSyntax::kGemma4) return gbnf_literal(json_text(Json(name)));
+  const bool bare = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+  return gbnf_literal(bare ? name : "<|\"|>" + name + "<|\"|>");
+}
+
+// A value as the current syntax writes it (enum and const).
+Result<std::string> JsonGrammarBuilder::spell(const Json& value, const std::string& path) const {
+  if (!text_stop_.empty()) {
+    if (!value.is_string()) return schema_error(path, "a text value must be a string");
+    const std::string text = value.get<std::string>();
+    if (text.find(text_stop_) != std::string::npos) {
+      return schema_error(path,
+                          fmt::format("the value '{}' holds the marker '{}'", text, text_stop_));
+    }
+    return text.empty() ? "\"\"" : gbnf_literal(text);
+  }
+  if (syntax_ != ValueSyntax::kGemma4) return gbnf_literal(json_text(value));
+  // Gemma 4: as its chat template's format_argument writes values.
+  constexpr std::string_view kQuote = "<|\"|>";
+  std::string out;
+  if (value.is_string()) {
+    const std::string text = value.get<std::string>();
+    if (text.find(kQuote) != std::string::npos) {
+      return schema_error(path, fmt::format("the value '{}' holds the marker '{}'", text, kQuote));
+    }
+    return gbnf_literal(std::string(kQuote) + text + std::string(kQuote));
+  }
+  if (value.is_object() || value.is_array()) {
+    out = gbnf_literal(value.is_object() ? "{" : "[");
+    bool first = true;
+    for (const auto& [key, item] : value.items()) {
+      if (!first) out += " \",\"";
+      first = false;
+      if (value.is_object()) {
+        if (key.find(kQuote) != std::string::npos) {
+          return schema_error(path, fmt::format("the key '{}' holds the marker '{}'", key, kQuote));
+        }
+        out += ' ';
+        out += key_literal(key);
+        out += " \":\"";
+      }
+      HEARTH_ASSIGN_OR_RETURN(std::string inner, spell(item, path));
+      out += " " + inner;
+    }
+    return out + " " + gbnf_literal(value.is_object() ? "}" : "]");
+  }
+  return gbnf_literal(value.dump());
+}
+
+std::vector<std::string> JsonGrammarBuilder::text_without(std::string_view marker,
+                                                          std::string_view hint) {
+  std::u32string m;
+  for (std::string_view rest = marker; !rest.empty();) {
+    const utf8::Decoded d = utf8::decode(rest);
+    m.push_back(d.code_point);
+    rest.remove_prefix(d.length);
+  }
+  const size_t n = m.size();
+  std::vector<size_t> fail(n, 0);  // longest proper border of m[0..i]
+  for (size_t i = 1, k = 0; i < n; ++i) {
+    while (k > 0 && m[i] != m[k]) k = fail[k - 1];
+    if (m[i] == m[k]) ++k;
+    fail[i] = k;
+  }
+  auto next = [&](size_t k, char32_t c) {
+    while (k > 0 && m[k] != c) k = fail[k - 1];
+    return m[k] == c ? k + 1 : 0;
+  };
+  const std::set<char32_t> chars(m.begin(), m.end());
+  std::vector<std::string> states;
+  for (size_t k = 0; k < n; ++k) states.push_back(add_rule(hint, "\"\""));
+  for (size_t k = 0; k < n; ++k) {
+    std::string body = "\"\"";
+    std::string others;
+    for (char32_t c : chars) {
+      others += fmt::format("\\U{:08X}", static_cast<uint32_t>(c));
+      const size_t to = next(k, c);
+      if (to == n) continue;  // would complete the marker
+      body += " | " + gbnf_literal(utf8::encode(c)) + " " + states[to];
+    }
+    body += " | [^" + others + "] " + states[0];
+    set_rule(states[k], body);
+  }
+  return states;
+}
+
+Result<std::string> JsonGrammarBuilder::add_text_schema(const Json& schema, std::string_view hint,
+                                                        const Json* root, std::string_view stop) {
+  HEARTH_CHECK(!stop.empty() && stop.front() == '<', "text values stop at a '<' marker");
+  root_ = root ? root : &schema;
+  text_stop_ = std::string(stop);
+  auto rule = visit(schema, std::string(hint), "");
+  text_stop_.clear();
+  return rule;
 }
 
 std::string JsonGrammarBuilder::text(std::string_view root_body) const {
@@ -602,6 +791,11 @@ Result<std::string> JsonGrammarBuilder::visit_ref(const std::string& ref, const 
 
 Result<std::string> JsonGrammarBuilder::visit(const Json& schema, const std::string& hint,
                                               const std::string& path) {
+  if (!text_stop_.empty() && (schema.is_boolean() || schema.contains("anyOf") ||
+                              schema.contains("oneOf") || schema.contains("allOf"))) {
+    return schema_error(path,
+                        "a text value needs a string schema (type \"string\", enum or const)");
+  }
   if (schema.is_boolean()) {
     if (schema.get<bool>()) return any_value();
     return schema_error(path, "the schema 'false' admits no value");
@@ -640,7 +834,10 @@ Result<std::string> JsonGrammarBuilder::visit(const Json& schema, const std::str
       values.assign(schema["enum"].begin(), schema["enum"].end());
     }
     std::string body;
-    for (const Json& v : values) body += (body.empty() ? "" : " | ") + gbnf_literal(v.dump());
+    for (const Json& v : values) {
+      HEARTH_ASSIGN_OR_RETURN(std::string spelled, spell(v, path));
+      body += (body.empty() ? "" : " | ") + spelled;
+    }
     return add_rule(hint, with_null(body));
   }
   for (const char* key : {"anyOf", "oneOf", "allOf"}) {
@@ -691,10 +888,17 @@ Result<std::string> JsonGrammarBuilder::visit(const Json& schema, const std::str
              schema.contains("exclusiveMinimum") || schema.contains("exclusiveMaximum")) {
     types.push_back("number");
   } else {
+    if (!text_stop_.empty()) {
+      return schema_error(path,
+                          "a text value needs a string schema (type \"string\", enum or const)");
+    }
     return any_value();
   }
   std::string body;
   for (const std::string& type : types) {
+    if (!text_stop_.empty() && type != "string") {
+      return schema_error(path, fmt::format("a text value cannot be of type '{}'", type));
+    }
     std::string alt;
     const std::string type_hint = types.size() > 1 ? hint + "-" + type : hint;
     if (type == "object") {
@@ -768,9 +972,10 @@ Result<std::string> JsonGrammarBuilder::visit_object(const Json& schema, const s
   const std::string ws = space();
   std::string tail_first = "\"\"", tail_next = "\"\"";
   if (extra) {
-    const std::string kv =
-        add_rule(hint + "-extra-kv", fmt::format("\"\\\"\" {} \"\\\"\" {} \":\" {} {} {}",
-                                                 key_not_in(declared), ws, ws, *extra, ws));
+    const std::string q = syntax_ == ValueSyntax::kGemma4 ? quote() : "\"\\\"\"";
+    const std::string kv = add_rule(
+        hint + "-extra-kv",
+        fmt::format("{} {} {} {} \":\" {} {} {}", q, key_not_in(declared), q, ws, ws, *extra, ws));
     tail_next = add_rule(hint + "-extra", fmt::format("( \",\" {} {} )*", ws, kv));
     tail_first = add_rule(hint + "-extra-first", fmt::format("( {} {} )?", kv, tail_next));
   }
@@ -778,8 +983,11 @@ Result<std::string> JsonGrammarBuilder::visit_object(const Json& schema, const s
   std::string next_first = tail_first, next_rest = tail_next;
   for (size_t i = props.size(); i-- > 0;) {
     const Prop& p = props[i];
+    if (syntax_ == ValueSyntax::kGemma4 && p.name.find("<|\"|>") != std::string::npos) {
+      return schema_error(path, fmt::format("the property '{}' holds the marker '<|\"|>'", p.name));
+    }
     const std::string kv =
-        fmt::format("{} {} \":\" {} {} {}", gbnf_literal(Json(p.name).dump()), ws, ws, p.rule, ws);
+        fmt::format("{} {} \":\" {} {} {}", key_literal(p.name), ws, ws, p.rule, ws);
     const std::string with_first = kv + " " + next_rest;
     const std::string with_comma = "\",\" " + ws + " " + kv + " " + next_rest;
     std::string first_body = with_first, rest_body = with_comma;
@@ -797,7 +1005,10 @@ Result<std::string> JsonGrammarBuilder::visit_object(const Json& schema, const s
 
 // The content of a JSON key, free of escapes, that is none of `names`.
 std::string JsonGrammarBuilder::key_not_in(const std::set<std::string>& names) {
-  const std::string plain = "[^\"\\\\\\x00-\\x1F]";
+  const std::string excluded_always = raw_strings()                          ? "<\\x00-\\x1F"
+                                      : syntax_ == ValueSyntax::kJsonNoAngle ? "\"\\\\<\\x00-\\x1F"
+                                                                             : "\"\\\\\\x00-\\x1F";
+  const std::string plain = "[^" + excluded_always + "]";
   if (names.empty()) return plain + "*";
   // One rule per prefix of the names (in code points): end here unless the prefix is a name;
   // continue with a character that follows the prefix in some name, or leave the names behind.
@@ -829,7 +1040,7 @@ std::string JsonGrammarBuilder::key_not_in(const std::set<std::string>& names) {
                           child);
       excluded += fmt::format("\\U{:08X}", static_cast<uint32_t>(c));
     }
-    body += fmt::format("{}[^\"\\\\\\x00-\\x1F{}] {}", body.empty() ? "" : " | ", excluded, free);
+    body += fmt::format("{}[^{}{}] {}", body.empty() ? "" : " | ", excluded_always, excluded, free);
     return add_rule("key", body);
   };
   return build(build, U"");
@@ -880,9 +1091,11 @@ Result<std::string> JsonGrammarBuilder::visit_string(const Json& schema, const s
       return schema_error(path,
                           "pattern together with minLength/maxLength/format is not supported");
     }
-    PatternConverter converter(schema["pattern"].get<std::string>(), child_path(path, "pattern"));
-    HEARTH_ASSIGN_OR_RETURN(std::string content, converter.convert(primitive("char")));
-    return add_rule(hint, "\"\\\"\" " + content + " \"\\\"\"");
+    PatternConverter converter(schema["pattern"].get<std::string>(), child_path(path, "pattern"),
+                               raw_strings(), syntax_ == ValueSyntax::kJsonNoAngle);
+    HEARTH_ASSIGN_OR_RETURN(std::string content,
+                            converter.convert(raw_strings() ? raw_char() : primitive("char")));
+    return add_rule(hint, quote() + " " + content + " " + quote());
   }
   if (schema.contains("format")) {
     const std::string format =
@@ -890,10 +1103,13 @@ Result<std::string> JsonGrammarBuilder::visit_string(const Json& schema, const s
     if (format == "date" || format == "time" || format == "date-time" || format == "uuid") {
       if (has_length)
         return schema_error(path, "format together with minLength/maxLength is not supported");
-      return add_rule(hint, "\"\\\"\" " + primitive(format) + " \"\\\"\"");
+      return add_rule(hint, quote() + " " + primitive(format) + " " + quote());
     }
   }
-  if (!has_length) return primitive("string");
+  if (!has_length) {
+    if (!raw_strings()) return primitive("string");
+    return add_rule(hint, quote() + " " + free_string_content() + " " + quote());
+  }
   auto count = [&](const char* key, uint64_t fallback) -> Result<uint64_t> {
     if (!schema.contains(key)) return fallback;
     const Json& v = schema[key];
@@ -908,10 +1124,10 @@ Result<std::string> JsonGrammarBuilder::visit_string(const Json& schema, const s
   if (min > 10000 || (max != UINT64_MAX && max > 10000)) {
     return schema_error(path, "minLength/maxLength above 10000 are not supported");
   }
-  const std::string ch = primitive("char");
+  const std::string ch = raw_strings() ? raw_char() : primitive("char");
   const std::string rep =
       max == UINT64_MAX ? fmt::format("{{{},}}", min) : fmt::format("{{{},{}}}", min, max);
-  return add_rule(hint, fmt::format("\"\\\"\" {}{} \"\\\"\"", ch, rep));
+  return add_rule(hint, fmt::format("{} {}{} {}", quote(), ch, rep, quote()));
 }
 
 Result<std::string> JsonGrammarBuilder::visit_integer(const Json& schema, const std::string& hint,

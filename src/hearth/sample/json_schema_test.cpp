@@ -137,6 +137,54 @@ TEST(JsonSchema, UnsupportedIsAnError) {
   EXPECT_EQ(error_of(R"({"type":"strin"})"), "JSON schema at /: unknown type 'strin'");
 }
 
+// Raw text values (tool-call families that write parameters as text) and Gemma 4's syntax.
+// `text_stop` empty: Gemma 4; else a text value ending before that marker.
+Result<std::string> spelled(std::string_view schema, std::string_view text_stop) {
+  const Json parsed = schema_of(schema);
+  JsonGrammarBuilder builder(text_stop.empty() ? ValueSyntax::kGemma4 : ValueSyntax::kJson);
+  auto rule = text_stop.empty() ? builder.add_schema(parsed, "v")
+                                : builder.add_text_schema(parsed, "v", nullptr, text_stop);
+  if (!rule.ok()) return rule.error();
+  return builder.text(*rule);
+}
+
+bool spelled_accepts(std::string_view schema, std::string_view text_stop, std::string_view text) {
+  auto gbnf = spelled(schema, text_stop);
+  EXPECT_TRUE(gbnf.ok()) << gbnf.error().message();
+  if (!gbnf.ok()) return false;
+  auto m = GrammarMatcher::create(*gbnf, byte_vocab());
+  EXPECT_TRUE(m.ok()) << m.error().message() << "\n" << *gbnf;
+  return m.ok() && (*m)->accept_bytes(text) && (*m)->is_complete();
+}
+
+TEST(JsonSchema, RawTextAndGemma4Spellings) {
+  const char* str = R"({"type":"string","maxLength":4})";
+  EXPECT_TRUE(spelled_accepts(str, "</v>", "a\"\\\n"));   // quotes, backslashes, newlines as is
+  EXPECT_FALSE(spelled_accepts(str, "</v>", "a<b"));      // constrained: no '<'
+  EXPECT_FALSE(spelled_accepts(str, "</v>", "\"abc\""));  // five characters
+  EXPECT_TRUE(spelled_accepts(R"({"type":"string"})", "</v>", "x < y </ v"));
+  EXPECT_FALSE(spelled_accepts(R"({"type":"string"})", "</v>", "x</v>"));
+  EXPECT_TRUE(spelled_accepts(R"({"type":"string","pattern":"^[<a-c]+$"})", "</v>", "cab"));
+  EXPECT_EQ(spelled(R"({"type":"string","pattern":"^a<b$"})", "</v>").error().message(),
+            "JSON schema at /pattern: pattern 'a<b' at offset 2: '<' or a control character (a "
+            "raw text value cannot hold them) (supported: literals, ., [...], [^...], \\d \\w "
+            "\\s, groups, |, * + ? {m,n}, ^ and $ at the ends)");
+  EXPECT_EQ(spelled(R"({"type":"integer"})", "</v>").error().message(),
+            "JSON schema at /: a text value cannot be of type 'integer'");
+  EXPECT_EQ(spelled(R"({"enum":["a</v>"]})", "</v>").error().message(),
+            "JSON schema at /: the value 'a</v>' holds the marker '</v>'");
+
+  const char* obj = R"({"type":"object","properties":{"name":{"type":"string"},
+      "n":{"type":"integer"},"my key":{"enum":[{"x":[1,"y"]}]},"l":{"type":"array"}},
+      "required":["name"]})";
+  EXPECT_TRUE(spelled_accepts(obj, "", "{name:<|\"|>Ada \"L\" <3<|\"|>,n:5}"));
+  EXPECT_TRUE(
+      spelled_accepts(obj, "", "{name:<|\"|><|\"|>,<|\"|>my key<|\"|>:{x:[1,<|\"|>y<|\"|>]}}"));
+  EXPECT_TRUE(spelled_accepts(obj, "", "{name:<|\"|>a<|\"|>,l:[{<|\"|>k<|\"|>:null},true]}"));
+  EXPECT_FALSE(spelled_accepts(obj, "", "{\"name\":\"Ada\"}"));
+  EXPECT_FALSE(spelled_accepts(obj, "", "{name:<|\"|>a<|\"|>|><|\"|>}"));
+}
+
 const char* const kRandomSchemas[] = {
     // Nested objects, bounded strings and arrays, an integer range, a pattern.
     R"({"type":"object","properties":{

@@ -1,11 +1,14 @@
-// Tool-call grammar tests: hand cases per family, then the "random model" check with real
-// vocabularies: in required mode every output is exactly the family's call syntax, which the chat
-// module's parser turns into calls to a listed tool with arguments valid against its schema
-// (checked by the independent validator); in auto mode replies are either such calls or text in
-// which the parser finds no call and nothing malformed.
+// Tool-call grammar tests: hand cases per family (the calls as the families' chat templates
+// render them), then the "random model" check with real vocabularies for every family: in
+// required mode every output is exactly the family's call syntax, which the chat module's parser
+// turns into calls to a listed tool with arguments valid against its schema (checked by the
+// independent validator); in auto mode replies are either such calls or text in which the parser
+// finds no call and nothing malformed.
 #include "hearth/sample/tool_call_grammar.h"
 
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include "grammar_test_support.h"
 #include "hearth/chat/output_parser.h"
@@ -23,7 +26,14 @@ const char* const kTools = R"([
   {"type":"function","function":{"name":"search","parameters":{"type":"object","properties":{
       "query":{"type":"string","maxLength":30},
       "limit":{"type":"integer","minimum":1,"maximum":10}},"required":["query","limit"]}}},
-  {"type":"function","function":{"name":"now"}}
+  {"type":"function","function":{"name":"now"}},
+  {"type":"function","function":{"name":"write_note","parameters":{"type":"object","properties":{
+      "text":{"type":"string","maxLength":24},
+      "tags":{"type":"array","items":{"type":"string","pattern":"^[a-z]{1,6}$"},"maxItems":2},
+      "pinned":{"type":"boolean"},
+      "meta":{"type":"object","properties":{"id":{"type":"integer","minimum":0,"maximum":99},
+                                            "kind":{"enum":["a","b"]}},"required":["id"]}},
+    "required":["text","meta"]}}}
 ])";
 
 Json tools() {
@@ -78,11 +88,12 @@ TEST(ToolCallGrammar, HandCases) {
   EXPECT_FALSE(accepts("gemma3", kAuto, "[f(x=1)]"));
   EXPECT_FALSE(accepts("gemma3", kAuto, "See ```tool_code\nf()```"));
 
-  auto unsupported = tool_call_grammar(tools(), "mistral");
+  auto unsupported = tool_call_grammar(tools(), "command_r");
   ASSERT_FALSE(unsupported.ok());
   EXPECT_EQ(unsupported.error().message(),
-            "tool-call grammar: format 'mistral' is not supported (supported: hermes, llama3, "
-            "gemma3)");
+            "tool-call grammar: format 'command_r' is not supported (supported: hermes, "
+            "qwen3_coder, llama3, mistral, deepseek_v3, deepseek_v3_2, glm4, kimi_k2, gemma3, "
+            "gemma4)");
   auto bad_schema = tool_call_grammar(
       parse_json(R"([{"function":{"name":"f","parameters":{"type":"object","properties":
                      {"n":{"type":"number","multipleOf":2}}}}}])",
@@ -92,6 +103,108 @@ TEST(ToolCallGrammar, HandCases) {
   ASSERT_FALSE(bad_schema.ok());
   EXPECT_EQ(bad_schema.error().message(),
             "tool 'f': JSON schema at /properties/n: unsupported keyword 'multipleOf'");
+}
+
+TEST(ToolCallGrammar, HandCasesOtherFamilies) {
+  const auto kReq = ToolChoice::kRequired, kAuto = ToolChoice::kAuto;
+  // Qwen3-Coder: raw text for strings (a free one may hold '<'), JSON text for the rest.
+  const std::string coder_note =
+      "<tool_call>\n<function=write_note>\n<parameter=text>\na <b> c\n</parameter>\n"
+      "<parameter=tags>\n[\"x\", \"yz\"]\n</parameter>\n<parameter=meta>\n{\"id\": 7}\n"
+      "</parameter>\n</function>\n</tool_call>";
+  EXPECT_FALSE(accepts("qwen3_coder", kReq, coder_note));  // '<' in a constrained string
+  const std::string coder_weather =
+      "<tool_call>\n<function=get_weather>\n<parameter=location>\nParis\n</parameter>\n"
+      "<parameter=unit>\ncelsius\n</parameter>\n</function>\n</tool_call>";
+  EXPECT_TRUE(accepts("qwen3_coder", kReq, coder_weather));
+  EXPECT_TRUE(accepts("qwen3.5", kReq, coder_weather + "\n" + coder_weather));
+  EXPECT_FALSE(accepts("qwen3_coder", kReq,
+                       "<tool_call>\n<function=get_weather>\n<parameter=unit>\ncelsius\n"
+                       "</parameter>\n</function>\n</tool_call>"));  // location is required
+  EXPECT_TRUE(accepts("qwen3_coder", kAuto, "Let me look. <tool_ call>\n" + coder_weather));
+  EXPECT_FALSE(accepts("qwen3_coder", kAuto, "a <tool_call> b"));
+  EXPECT_TRUE(accepts("glm4", kReq,
+                      "<tool_call>search\n<arg_key>query</arg_key>\n<arg_value>rain</arg_value>\n"
+                      "<arg_key>limit</arg_key>\n<arg_value>3</arg_value>\n</tool_call>"));
+  EXPECT_FALSE(accepts("glm4", kReq,
+                       "<tool_call>search\n<arg_key>query</arg_key>\n<arg_value>rain</arg_value>\n"
+                       "<arg_key>limit</arg_key>\n<arg_value>30</arg_value>\n</tool_call>"));
+  EXPECT_TRUE(accepts("deepseek_v3_2", kReq,
+                      "<｜DSML｜function_calls>\n<｜DSML｜invoke name=\"now\">\n</｜DSML｜invoke>\n"
+                      "<｜DSML｜invoke name=\"search\">\n<｜DSML｜parameter name=\"query\" "
+                      "string=\"true\">42</｜DSML｜parameter>\n<｜DSML｜parameter name=\"limit\" "
+                      "string=\"false\">5</｜DSML｜parameter>\n</｜DSML｜invoke>\n"
+                      "</｜DSML｜function_calls>"));
+  EXPECT_TRUE(
+      accepts("mistral", kReq,
+              "[TOOL_CALLS]now[ARGS]{}[TOOL_CALLS]get_weather[ARGS]{\"location\": \"Oslo\"}"));
+  EXPECT_TRUE(accepts("mistral", kAuto, "Sure [TOOL_ CALLS] [TOOL_CALLS]now[ARGS]{}"));
+  EXPECT_FALSE(accepts("mistral", kAuto, "x [TOOL_CALLS]oops"));
+  EXPECT_TRUE(
+      accepts("deepseek_v3", kReq,
+              "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>now<｜tool▁sep｜>{}<｜tool▁call▁end｜>"
+              "<｜tool▁calls▁end｜>"));
+  EXPECT_TRUE(accepts("kimi_k2", kReq,
+                      "<|tool_calls_section_begin|><|tool_call_begin|>functions.now:0"
+                      "<|tool_call_argument_begin|>{}<|tool_call_end|><|tool_call_begin|>"
+                      "functions.get_weather:1<|tool_call_argument_begin|>{\"location\": \"Rome\"}"
+                      "<|tool_call_end|><|tool_calls_section_end|>"));
+  // Gemma 4: its own value syntax, keys bare, strings between <|"|>.
+  EXPECT_TRUE(accepts("gemma4", kReq,
+                      "<|tool_call>call:write_note{text:<|\"|>hi there<|\"|>,tags:[<|\"|>ab<|\"|>],"
+                      "meta:{id:7,kind:<|\"|>b<|\"|>}}<tool_call|>"));
+  EXPECT_FALSE(
+      accepts("gemma4", kReq, "<|tool_call>call:write_note{text:hi,meta:{id:7}}<tool_call|>"));
+  EXPECT_TRUE(accepts("gemma4", kAuto, "Hello <|tool_ call>"));
+
+  // Parameters whose text form would be ambiguous are refused, naming them.
+  auto ambiguous = tool_call_grammar(
+      parse_json(R"([{"function":{"name":"f","parameters":{"type":"object","properties":
+                     {"v":{"type":["string","null"]}}}}}])",
+                 "tools")
+          .value(),
+      "qwen3_coder");
+  ASSERT_FALSE(ambiguous.ok());
+  EXPECT_EQ(ambiguous.error().message(),
+            "tool 'f': parameter 'v': a type list holding \"string\" is ambiguous when written as "
+            "text (\"5\" or 5)");
+  auto bad_name =
+      tool_call_grammar(parse_json(R"([{"function":{"name":"a b"}}])", "tools").value(), "mistral");
+  ASSERT_FALSE(bad_name.ok());
+  EXPECT_EQ(bad_name.error().message(),
+            "tool 'a b': tool name 'a b' cannot be written in the mistral format (letters, digits "
+            "and _ - . : only)");
+}
+
+// The free text of a raw string may hold '<' but never the closing marker; JSON values inside
+// the markup spell '<' as \u003c.
+TEST(ToolCallGrammar, FreeTextParameter) {
+  const Json tools = parse_json(R"([{"function":{"name":"write","parameters":{"type":"object",
+      "properties":{"code":{"type":"string"},"opts":{"type":"object","properties":{
+        "s":{"type":"string"},"p":{"type":"string","pattern":"^[^a]<.$"}}}},
+      "required":["code"]}}}])",
+                                "tools")
+                         .value();
+  auto gbnf = tool_call_grammar(tools, "glm4");
+  ASSERT_TRUE(gbnf.ok()) << gbnf.error().message();
+  auto matcher = GrammarMatcher::create(*gbnf, byte_vocab());
+  ASSERT_TRUE(matcher.ok()) << matcher.error().message();
+  const std::string head = "<tool_call>write\n<arg_key>code</arg_key>\n<arg_value>";
+  auto m = (*matcher)->clone();
+  EXPECT_TRUE(m->accept_bytes(head + "if (a < b) x = \"</arg_valu\";</arg_value>\n</tool_call>"));
+  EXPECT_TRUE(m->is_complete());
+  m = (*matcher)->clone();
+  EXPECT_TRUE(m->accept_bytes(head + "a</arg_value>"));
+  EXPECT_FALSE(m->accept_bytes("b"));  // the marker ended the value
+  m = (*matcher)->clone();
+  const std::string opts = head + "a</arg_value>\n<arg_key>opts</arg_key>\n<arg_value>";
+  EXPECT_TRUE(m->accept_bytes(opts + R"({"s": "\u003c/arg_value>", "p": "b\u003c\u003c"})"));
+  EXPECT_TRUE(m->accept_bytes("</arg_value>\n</tool_call>"));
+  EXPECT_TRUE(m->is_complete());
+  m = (*matcher)->clone();
+  EXPECT_FALSE(m->accept_bytes(opts + R"({"s": "<)"));
+  m = (*matcher)->clone();
+  EXPECT_FALSE(m->accept_bytes(opts + R"({"p": "b<)"));
 }
 
 // Parses `text` as the family's parser does and checks every call against the tools.
@@ -124,9 +237,26 @@ void expect_calls(const std::string& format, const std::string& text, size_t min
   }
 }
 
+// What a reply that calls starts with, per family.
+std::string call_opener(const std::string& format) {
+  static const std::map<std::string, std::string> kOpeners = {
+      {"hermes", "<tool_call>\n"},
+      {"qwen3_coder", "<tool_call>\n"},
+      {"glm4", "<tool_call>"},
+      {"mistral", "[TOOL_CALLS]"},
+      {"deepseek_v3", "<｜tool▁calls▁begin｜>"},
+      {"deepseek_v3_2", "<｜DSML｜function_calls>\n"},
+      {"kimi_k2", "<|tool_calls_section_begin|>"},
+      {"gemma4", "<|tool_call>"}};
+  const auto it = kOpeners.find(format);
+  return it == kOpeners.end() ? "{" : it->second;  // llama3, gemma3: a bare JSON call
+}
+
 void run_random_model(const char* model, const std::string& format, int seeds) {
   auto vocab = testing::vocabulary(model);
   ASSERT_NE(vocab, nullptr);
+  const bool single = format == "llama3" || format == "gemma3";
+  int ended = 0;
   for (bool parallel : {false, true}) {
     auto gbnf = tool_call_grammar(tools(), format, {ToolChoice::kRequired, parallel});
     ASSERT_TRUE(gbnf.ok()) << gbnf.error().message();
@@ -135,14 +265,16 @@ void run_random_model(const char* model, const std::string& format, int seeds) {
       GrammarMatcher matcher(compiled);
       const auto out = testing::generate(matcher, *vocab, 100 + i, 400);
       if (!out.ended) continue;
-      expect_calls(format, out.text, 1, parallel && format == "hermes" ? 100 : 1);
+      ++ended;
+      expect_calls(format, out.text, 1, parallel && !single ? 100 : 1);
     }
   }
+  EXPECT_GT(ended, 0) << "no required-mode output ended within 400 tokens";
   // Auto: free text, and calls once the reply starts like one.
   auto gbnf = tool_call_grammar(tools(), format, {ToolChoice::kAuto, false});
   ASSERT_TRUE(gbnf.ok()) << gbnf.error().message();
   auto compiled = CompiledGrammar::create(Grammar::parse(*gbnf).value(), vocab);
-  const std::string opener = format == "hermes" ? "<tool_call>\n" : "{";
+  const std::string opener = call_opener(format);
   for (int i = 0; i < seeds; ++i) {
     GrammarMatcher text_matcher(compiled);
     const auto text = testing::generate(text_matcher, *vocab, 900 + i, 30);
@@ -168,6 +300,22 @@ TEST(ToolCallGrammarRandomModel, Gemma3) {
   HEARTH_REQUIRE_TESTDATA(model, "models/tiny-gemma3-f16.gguf");
   run_random_model("models/tiny-gemma3-f16.gguf", "gemma3", testing::seed_count(100));
 }
+
+// The other families on the Qwen3 vocabulary (byte-level BPE), Gemma 4 on Gemma's
+// (SentencePiece): every marker is spelled by ordinary tokens.
+class ToolCallGrammarFamilies : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ToolCallGrammarFamilies, RandomModel) {
+  const std::string format = GetParam();
+  const char* model =
+      format == "gemma4" ? "models/tiny-gemma3-f16.gguf" : "models/tiny-qwen3-f16.gguf";
+  HEARTH_REQUIRE_TESTDATA(path, model);
+  run_random_model(model, format, testing::seed_count(100));
+}
+
+INSTANTIATE_TEST_SUITE_P(All, ToolCallGrammarFamilies,
+                         ::testing::Values("qwen3_coder", "mistral", "deepseek_v3", "deepseek_v3_2",
+                                           "glm4", "kimi_k2", "gemma4"));
 
 }  // namespace
 }  // namespace hearth::sample
