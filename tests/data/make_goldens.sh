@@ -22,6 +22,18 @@ models=(
   "tiny-qwen3moe-q8_0 qwen3moe tiny q8_0 13 data/vocab/qwen3/tokenizer.json"
   "tiny-gemma4-f32 gemma4 tiny f32 21 data/vocab/qwen3/tokenizer.json"
   "tiny-gemma4-f16 gemma4 tiny f16 22 data/vocab/qwen3/tokenizer.json"
+  "tiny-gemma4-q8_0 gemma4 tiny q8_0 29 data/vocab/qwen3/tokenizer.json"
+  "tiny-gemma4-moe-f32 gemma4 tiny-moe f32 23 data/vocab/qwen3/tokenizer.json"
+  "tiny-gemma4-moe-f16 gemma4 tiny-moe f16 24 data/vocab/qwen3/tokenizer.json"
+  "tiny-gemma4-e2b-f32 gemma4 tiny-e2b f32 26 data/vocab/qwen3/tokenizer.json"
+  "tiny-gemma4-e2b-f16 gemma4 tiny-e2b f16 27 data/vocab/qwen3/tokenizer.json"
+  "tiny-gemma4-e2b-q8_0 gemma4 tiny-e2b q8_0 28 data/vocab/qwen3/tokenizer.json"
+  "tiny-qwen35-f32 qwen35 tiny f32 31 data/vocab/qwen3/tokenizer.json"
+  "tiny-qwen35-f16 qwen35 tiny f16 32 data/vocab/qwen3/tokenizer.json"
+  "tiny-qwen35-q8_0 qwen35 tiny q8_0 34 data/vocab/qwen3/tokenizer.json"
+  "tiny-qwen35moe-f32 qwen35moe tiny f32 41 data/vocab/qwen3/tokenizer.json"
+  "tiny-qwen35moe-f16 qwen35moe tiny f16 46 data/vocab/qwen3/tokenizer.json"
+  "tiny-qwen35moe-q8_0 qwen35moe tiny q8_0 48 data/vocab/qwen3/tokenizer.json"
 )
 
 mkdir -p "$work/node" "$work/models" "$out"

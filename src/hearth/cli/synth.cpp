@@ -21,6 +21,7 @@ struct SynthFlags {
   std::string arch;
   std::string preset;
   std::string dims;
+  int64_t layers = 0;
   std::string type = "f16";
   std::string vocab;
   std::string name;
@@ -43,6 +44,10 @@ int run_synth(const SynthFlags& flags) {
   auto config = flags.preset.empty() ? model::synth_config_from_dims(flags.arch, flags.dims)
                                      : model::synth_preset(flags.arch, flags.preset);
   if (!config.ok()) return usage_error(config.error());
+  if (flags.layers > 0) {  // the preset's shape with fewer layers: a file that fits
+    config->n_layers = flags.layers;
+    config->name += fmt::format("-{}-layers", flags.layers);
+  }
   if (!flags.name.empty()) config->name = flags.name;
   const auto type = model::synth_weight_type(flags.type);
   if (!type.ok()) return usage_error(type.error());
@@ -87,11 +92,18 @@ void register_synth(CLI::App& app, int* exit_code) {
       "synth",
       "Write a GGUF model of a given architecture and shape with random weights and a "
       "real vocabulary (for tests, benchmarks and demos)");
-  command->add_option("--arch", flags->arch, "llama, qwen3, qwen3moe or gemma3 (implied by most presets)");
+  command->add_option("--arch", flags->arch,
+                      fmt::format("{} (implied by most presets)",
+                                  fmt::join(model::synth_arches(), ", ")));
   command->add_option("--preset", flags->preset,
                       "a named shape: " + presets + " (tiny: with --arch)");
   command->add_option("--dims", flags->dims,
                       "d_model,n_layers,n_heads,n_kv_heads,head_dim,d_ff[,n_ctx]");
+  command
+      ->add_option("--layers", flags->layers,
+                   "keep only the first N layers of the shape (a smaller file, e.g. for a "
+                   "speed test of a model that does not fit)")
+      ->check(CLI::Range(1, 1024));
   command
       ->add_option("--type", flags->type,
                    "weight type of the matrices: f32, f16, bf16, "

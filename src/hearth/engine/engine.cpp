@@ -1,5 +1,6 @@
 // Engine loading and a session's generation loop: prefix reuse, chunked prefill, sampling,
-// streaming decode with stop strings held back until they can no longer match.
+// streaming decode with stop strings held back until they can no longer match. Prefix reuse for
+// a hybrid model's recurrent state: the whole sequence when the prompt extends it, else nothing.
 #include "hearth/engine/engine.h"
 
 #include <algorithm>
@@ -116,6 +117,8 @@ Status Session::prefill(std::span<const int32_t> prompt, std::vector<float>& log
     ++reused;
   }
   reused = std::min(reused, prompt.size() - 1);
+  // A recurrent state (hybrid models) is kept whole or not at all (Sequence::reusable_prefix).
+  reused = static_cast<size_t>(sequence_->reusable_prefix(static_cast<int64_t>(reused)));
   sequence_->truncate(static_cast<int64_t>(reused));
   tokens_.resize(reused);
   last_reused_ = static_cast<int64_t>(reused);

@@ -1,6 +1,8 @@
 // The scheduler thread: admission with prefix reuse, batch building (decode tokens first, then
 // prompt chunks oldest request first, within n_batch), one forward pass per step, per-slot
-// sampling, streaming decode, stop strings and the end of each request.
+// sampling, streaming decode, stop strings and the end of each request. Prefix reuse keeps what
+// a slot's sequence can keep exactly: a KV cache any prefix, a hybrid model's recurrent state
+// (summarising all positions at once) all of it, when the prompt extends the slot, or nothing.
 #include "hearth/engine/scheduler.h"
 
 #include <algorithm>
@@ -168,7 +170,10 @@ void Scheduler::admit(Queued queued) {
   size_t best_common = 0;
   for (Slot& slot : slots_) {
     if (slot.active) continue;
-    const size_t common = common_prefix(slot.tokens, request.prompt);
+    // What the slot can keep: at most all but the last prompt token (its logits pick the first
+    // generated token), and a recurrent state (hybrid models) whole or not at all.
+    const auto common = static_cast<size_t>(slot.sequence->reusable_prefix(static_cast<int64_t>(
+        std::min(common_prefix(slot.tokens, request.prompt), request.prompt.size() - 1))));
     if (best == nullptr || common > best_common ||
         (common == best_common && slot.last_used < best->last_used)) {
       best = &slot;
@@ -176,8 +181,7 @@ void Scheduler::admit(Queued queued) {
     }
   }
   HEARTH_CHECK(best != nullptr, "admit without a free slot");
-  // Recompute at least the last prompt token: its logits pick the first generated token.
-  const size_t reused = std::min(best_common, request.prompt.size() - 1);
+  const size_t reused = best_common;
   best->sequence->truncate(static_cast<int64_t>(reused));
   best->tokens.resize(reused);
 

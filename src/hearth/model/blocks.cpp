@@ -19,12 +19,14 @@
 namespace hearth::model {
 
 Result<AttentionWeights> bind_attention(const WeightBinder& binder, const ModelConfig& config,
-                                        int64_t layer, bool qk_norm) {
+                                        int64_t layer, bool qk_norm, bool output_gate) {
   const std::string blk = fmt::format("blk.{}.", layer);
   const LayerAttention& shape = config.layer_attention[static_cast<size_t>(layer)];
   const int64_t q_dim = config.n_heads * shape.head_dim;
   AttentionWeights w;
-  HEARTH_ASSIGN_OR_RETURN(w.q, binder.matrix(blk + "attn_q.weight", config.d_model, q_dim));
+  w.output_gate = output_gate;
+  HEARTH_ASSIGN_OR_RETURN(
+      w.q, binder.matrix(blk + "attn_q.weight", config.d_model, output_gate ? 2 * q_dim : q_dim));
   HEARTH_ASSIGN_OR_RETURN(
       w.k, binder.matrix(blk + "attn_k.weight", config.d_model, shape.n_kv_heads * shape.head_dim));
   HEARTH_ASSIGN_OR_RETURN(w.v, binder.matrix(blk + "attn_v.weight", config.d_model,
@@ -41,12 +43,11 @@ Result<AttentionWeights> bind_attention(const WeightBinder& binder, const ModelC
 
 Result<FfnWeights> bind_ffn(const WeightBinder& binder, const ModelConfig& config, int64_t layer) {
   const std::string blk = fmt::format("blk.{}.", layer);
+  const int64_t d_ff = config.layer_d_ff[static_cast<size_t>(layer)];
   FfnWeights w;
-  HEARTH_ASSIGN_OR_RETURN(w.gate,
-                          binder.matrix(blk + "ffn_gate.weight", config.d_model, config.d_ff));
-  HEARTH_ASSIGN_OR_RETURN(w.up, binder.matrix(blk + "ffn_up.weight", config.d_model, config.d_ff));
-  HEARTH_ASSIGN_OR_RETURN(w.down,
-                          binder.matrix(blk + "ffn_down.weight", config.d_ff, config.d_model));
+  HEARTH_ASSIGN_OR_RETURN(w.gate, binder.matrix(blk + "ffn_gate.weight", config.d_model, d_ff));
+  HEARTH_ASSIGN_OR_RETURN(w.up, binder.matrix(blk + "ffn_up.weight", config.d_model, d_ff));
+  HEARTH_ASSIGN_OR_RETURN(w.down, binder.matrix(blk + "ffn_down.weight", d_ff, config.d_model));
   return w;
 }
 
@@ -57,11 +58,23 @@ Result<MoeWeights> bind_moe(const WeightBinder& binder, const ModelConfig& confi
   const int64_t d_ff_exp = config.d_ff_exp;
   MoeWeights w;
   HEARTH_ASSIGN_OR_RETURN(w.router, binder.matrix(blk + "ffn_gate_inp.weight", d, n_experts));
-  HEARTH_ASSIGN_OR_RETURN(w.gate,
-                          binder.experts(blk + "ffn_gate_exps.weight", d, d_ff_exp, n_experts));
-  HEARTH_ASSIGN_OR_RETURN(w.up, binder.experts(blk + "ffn_up_exps.weight", d, d_ff_exp, n_experts));
+  const std::string gate_up_name = blk + "ffn_gate_up_exps.weight";
+  if (binder.contains(gate_up_name)) {
+    // Each expert's 2 * d_ff_exp rows: gate then up. Two views with the fused stride.
+    HEARTH_ASSIGN_OR_RETURN(w.gate, binder.experts(gate_up_name, d, 2 * d_ff_exp, n_experts));
+    w.gate.n_rows = d_ff_exp;
+    w.up = w.gate;
+    w.up.data += w.gate.expert_bytes / 2;
+  } else {
+    HEARTH_ASSIGN_OR_RETURN(w.gate,
+                            binder.experts(blk + "ffn_gate_exps.weight", d, d_ff_exp, n_experts));
+    HEARTH_ASSIGN_OR_RETURN(w.up,
+                            binder.experts(blk + "ffn_up_exps.weight", d, d_ff_exp, n_experts));
+  }
   HEARTH_ASSIGN_OR_RETURN(w.down,
                           binder.experts(blk + "ffn_down_exps.weight", d_ff_exp, d, n_experts));
+  HEARTH_ASSIGN_OR_RETURN(w.down_scale,
+                          binder.optional_vector(blk + "ffn_down_exps.scale", n_experts));
   return w;
 }
 
@@ -127,13 +140,23 @@ Status ForwardPass::begin(std::span<const BatchToken> batch, ThreadPool* pool) {
 
 float* ForwardPass::embed(const Matrix& embedding, float scale) {
   float* x = residual_.data();
-  for (int64_t t = 0; t < n_tokens_; ++t) {
-    float* row = x + t * config_.d_model;
-    tensor::get_row(embedding.type, embedding.data, embedding.n_cols, batch_[t].token, row);
-    if (scale != 1.0f) tensor::scale(row, scale, row, config_.d_model);
-  }
+  gather_rows(embedding, scale, x);
   trace(-1, "embd", x, config_.d_model);
   return x;
+}
+
+void ForwardPass::gather_rows(const Matrix& table, float scale, float* out) const {
+  for (int64_t t = 0; t < n_tokens_; ++t) {
+    float* row = out + t * table.n_cols;
+    tensor::get_row(table.type, table.data, table.n_cols, batch_[t].token, row);
+    if (scale != 1.0f) tensor::scale(row, scale, row, table.n_cols);
+  }
+}
+
+float* ForwardPass::scratch(size_t slot, int64_t n) {
+  HEARTH_DCHECK(slot < kScratchSlots, "scratch slot {}", slot);
+  resize(scratch_[slot], n);
+  return scratch_[slot].data();
 }
 
 void ForwardPass::rms_norm(const float* x, const Vector& weight, float* y, int64_t width) const {
@@ -182,13 +205,32 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
   const int64_t q_width = config_.n_heads * head_dim;
   const int64_t k_width = n_kv_heads * head_dim;
   const int64_t v_width = n_kv_heads * head_dim_v;
-  linear(w.q, h, q_.data());  // [n_tokens][n_heads * head_dim]
-  linear(w.k, h, k_.data());  // [n_tokens][n_kv_heads * head_dim]
-  if (w.v) {
-    linear(w.v, h, v_.data());  // [n_tokens][n_kv_heads * head_dim_v]
+  if (w.output_gate) {
+    HEARTH_DCHECK(head_dim == head_dim_v, "gated attention needs one head size");
+    resize(q_gate_, 2 * n_tokens_ * q_width);
+    resize(gate_out_, n_tokens_ * q_width);
+    linear(w.q, h, q_gate_.data());  // [n_tokens][n_heads][2][head_dim]
+    for (int64_t row = 0; row < n_tokens_ * config_.n_heads; ++row) {
+      const float* query_then_gate = q_gate_.data() + 2 * row * head_dim;
+      std::copy(query_then_gate, query_then_gate + head_dim, q_.data() + row * head_dim);
+      std::copy(query_then_gate + head_dim, query_then_gate + 2 * head_dim,
+                gate_out_.data() + row * head_dim);
+    }
   } else {
-    HEARTH_DCHECK(head_dim_v == head_dim, "values shared with keys need one head size");
-    std::copy(k_.begin(), k_.begin() + n_tokens_ * k_width, v_.begin());
+    linear(w.q, h, q_.data());  // [n_tokens][n_heads * head_dim]
+  }
+  // Without a key projection the layer reads the keys and values that layer shape.kv_layer
+  // wrote for these positions (earlier in this same pass).
+  const bool own_kv = static_cast<bool>(w.k);
+  HEARTH_DCHECK(own_kv == (shape.kv_layer == layer), "layer {} has no keys of its own", layer);
+  if (own_kv) {
+    linear(w.k, h, k_.data());  // [n_tokens][n_kv_heads * head_dim]
+    if (w.v) {
+      linear(w.v, h, v_.data());  // [n_tokens][n_kv_heads * head_dim_v]
+    } else {
+      HEARTH_DCHECK(head_dim_v == head_dim, "values shared with keys need one head size");
+      std::copy(k_.begin(), k_.begin() + n_tokens_ * k_width, v_.begin());
+    }
   }
 
   const LayerRope& layer_rope = config_.layer_rope[static_cast<size_t>(layer)];
@@ -208,6 +250,10 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
         float* row = q + head * head_dim;
         tensor::rms_norm(row, w.q_norm.data(), row, head_dim, config_.rms_eps);
       }
+    }
+    tensor::rope(q, config_.n_heads, head_dim, positions_[t], rope);
+    if (!own_kv) continue;
+    if (!w.k_norm.empty()) {
       for (int64_t head = 0; head < n_kv_heads; ++head) {
         float* row = k + head * head_dim;
         tensor::rms_norm(row, w.k_norm.data(), row, head_dim, config_.rms_eps);
@@ -219,7 +265,6 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
         tensor::rms_norm(row, nullptr, row, head_dim_v, config_.rms_eps);
       }
     }
-    tensor::rope(q, config_.n_heads, head_dim, positions_[t], rope);
     tensor::rope(k, n_kv_heads, head_dim, positions_[t], rope);
     // Store this token's keys and values at its position in its sequence's cache.
     Sequence& sequence = *batch_[t].sequence;
@@ -232,7 +277,7 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
     }
   }
   trace(layer, "q", q_.data(), q_width);
-  trace(layer, "k", k_.data(), k_width);
+  if (own_kv) trace(layer, "k", k_.data(), k_width);
 
   const int64_t scratch = static_cast<int64_t>(scores_.size()) / (pool_ ? pool_->size() : 1);
   run_tasks(pool_, n_tokens_ * config_.n_heads, [&](int64_t task, int thread) {
@@ -242,6 +287,11 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
            attn_.data() + t * config_.n_heads * head_dim_v + head * head_dim_v);
   });
   trace(layer, "kqv", attn_.data(), config_.n_heads * head_dim_v);
+  if (w.output_gate) {
+    for (int64_t i = 0; i < n_tokens_ * q_width; ++i) {
+      attn_[static_cast<size_t>(i)] *= 1.0f / (1.0f + std::exp(-gate_out_[static_cast<size_t>(i)]));
+    }
+  }
   linear(w.output, attn_.data(), out);  // [n_tokens][d_model]
 }
 
@@ -256,17 +306,19 @@ void ForwardPass::attend(int64_t layer, int64_t t, int64_t head, float* scores, 
   const LayerAttention& shape = config_.layer_attention[static_cast<size_t>(layer)];
   const int64_t g = head / (config_.n_heads / shape.n_kv_heads);
   const float* q = q_.data() + t * config_.n_heads * shape.head_dim + head * shape.head_dim;
-  tensor::matvec(sequence.element_type(), sequence.key(layer, g, first), n_visible, shape.head_dim,
+  const int64_t cache = shape.kv_layer;
+  tensor::matvec(sequence.element_type(), sequence.key(cache, g, first), n_visible, shape.head_dim,
                  q, scores, nullptr);
   tensor::scale(scores, config_.attention_scale, scores, n_visible);
   tensor::softmax(scores, n_visible);
-  tensor::weighted_row_sum(sequence.element_type(), sequence.value(layer, g, first), n_visible,
+  tensor::weighted_row_sum(sequence.element_type(), sequence.value(cache, g, first), n_visible,
                            shape.head_dim_v, scores, out);
 }
 
 void ForwardPass::feed_forward(const FfnWeights& w, Activation activation, const float* h,
                                float* out) {
-  const int64_t n = n_tokens_ * config_.d_ff;
+  // This layer's width (Gemma 4 E2B widens some layers).
+  const int64_t n = n_tokens_ * w.gate.n_rows;
   linear(w.gate, h, gate_.data());  // [n_tokens][d_ff]
   linear(w.up, h, up_.data());      // [n_tokens][d_ff]
   if (activation == Activation::kSilu) {
@@ -357,6 +409,10 @@ void ForwardPass::moe(const MoeWeights& w, const MoeRouting& routing, const floa
       tensor::gelu_tanh_mul(moe_gate_.data(), moe_up_.data(), moe_gate_.data(), m * d_ff_exp);
     }
     linear_rows(w.down.expert(e), moe_gate_.data(), m, moe_y_.data());  // [m][d_model]
+    if (!w.down_scale.empty()) {
+      tensor::scale(moe_y_.data(), w.down_scale[static_cast<size_t>(e)], moe_y_.data(),
+                    m * d_model);
+    }
     for (int64_t i = 0; i < m; ++i) {
       const int64_t pair = moe_order_[begin + i];
       const float weight = moe_weights_[static_cast<size_t>(pair)];

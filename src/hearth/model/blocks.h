@@ -18,13 +18,18 @@ namespace hearth::model {
 // Shapes are the layer's (config.layer_attention).
 struct AttentionWeights {
   Matrix q;             // [d_model] -> [n_heads * head_dim]
-  Matrix k;             // [d_model] -> [n_kv_heads * head_dim]
+  Matrix k;             // [d_model] -> [n_kv_heads * head_dim]; empty in a layer that reads
+                        // another layer's cache (LayerAttention::kv_layer, Gemma 4)
   Matrix v;             // [d_model] -> [n_kv_heads * head_dim_v]; empty: values are the key
                         // projection before its norm and RoPE (Gemma 4's attention_k_eq_v)
   Matrix output;        // [n_heads * head_dim_v] -> [d_model]
   Vector q_norm;        // [head_dim] RMS norm weight of each query head, or empty
   Vector k_norm;        // [head_dim] the same for keys
   bool v_norm = false;  // RMS-normalise each value head, without a weight (Gemma 4)
+  // q projects to [n_heads][2][head_dim]: each head's query, then its gate; the attention
+  // output is multiplied by sigmoid(gate) before the output projection (Qwen3.5's gated
+  // attention, llama.cpp's qwen35).
+  bool output_gate = false;
 };
 
 enum class Activation { kSilu, kGeluTanh };
@@ -44,6 +49,8 @@ struct MoeWeights {
   ExpertMatrices gate;  // n_experts x ([d_model] -> [d_ff_exp])
   ExpertMatrices up;    // n_experts x ([d_model] -> [d_ff_exp])
   ExpertMatrices down;  // n_experts x ([d_ff_exp] -> [d_model])
+  Vector down_scale;    // [n_experts] factor on each expert's output (ffn_down_exps.scale,
+                        // Gemma 4's per_expert_scale), or empty
 };
 
 // How the router's logits become expert weights: probabilities = softmax over all experts; the
@@ -57,12 +64,15 @@ struct MoeRouting {
 };
 
 // Binds the attention / feed-forward weights of layer `layer` under llama.cpp's names
-// (blk.N.attn_q.weight, ...); q/k norms only when `qk_norm`.
+// (blk.N.attn_q.weight, ...); q/k norms only when `qk_norm`; a q projection twice as wide
+// when `output_gate`.
 Result<AttentionWeights> bind_attention(const WeightBinder& binder, const ModelConfig& config,
-                                        int64_t layer, bool qk_norm);
+                                        int64_t layer, bool qk_norm, bool output_gate = false);
 Result<FfnWeights> bind_ffn(const WeightBinder& binder, const ModelConfig& config, int64_t layer);
 // blk.N.ffn_gate_inp (the router, any type) and blk.N.ffn_{gate,up,down}_exps with
-// config.n_experts experts of width config.d_ff_exp.
+// config.n_experts experts of width config.d_ff_exp; gate and up may be one tensor
+// (ffn_gate_up_exps: each expert's gate rows, then its up rows), and ffn_down_exps.scale is
+// bound when present (as llama.cpp's loader does for every architecture).
 Result<MoeWeights> bind_moe(const WeightBinder& binder, const ModelConfig& config, int64_t layer);
 
 // One forward call. Positions come from each token's sequence; activations are row-major
@@ -75,9 +85,13 @@ class ForwardPass {
   // consecutive within the batch.
   Status begin(std::span<const BatchToken> batch, ThreadPool* pool);
   int64_t n_tokens() const { return n_tokens_; }
+  std::span<const BatchToken> batch() const { return batch_; }
+  ThreadPool* pool() const { return pool_; }
 
   // x[t] = row token_t of `embedding` * scale.                      x: [n_tokens][d_model]
   float* embed(const Matrix& embedding, float scale);
+  // out[t] = row token_t of `table` * scale.                 out: [n_tokens][table.n_cols]
+  void gather_rows(const Matrix& table, float scale, float* out) const;
   // y[t] = rms_norm(x[t]) * weight over rows of `width`.
   void rms_norm(const float* x, const Vector& weight, float* y, int64_t width) const;
   // y[t] = W x[t].                                                  y: [n_tokens][W.n_rows]
@@ -107,6 +121,10 @@ class ForwardPass {
   float* residual() { return residual_.data(); }
   float* normed() { return normed_.data(); }
   float* block_out() { return block_out_.data(); }
+  // Scratch buffer `slot` (0..kScratchSlots-1) of at least n floats, for what an architecture
+  // keeps besides those (Gemma 4's per-layer inputs, router logits); kept across calls.
+  static constexpr size_t kScratchSlots = 4;
+  float* scratch(size_t slot, int64_t n);
 
   // Hands [n_tokens][width] activations to the tensor hook, when one is set.
   void trace(int64_t layer, std::string_view name, const float* values, int64_t width) const;
@@ -121,12 +139,16 @@ class ForwardPass {
   int64_t n_tokens_ = 0;
   std::vector<int64_t> positions_;
   std::vector<float> residual_, normed_, block_out_;
+  std::vector<float> scratch_[kScratchSlots];
   std::vector<float> q_, k_, v_, attn_;  // [n_tokens][heads * head dims]
   std::vector<float> gate_, up_;         // [n_tokens][d_ff]
   std::vector<float> scores_;            // per thread: [n_ctx] attention weights
   std::vector<float> out_rows_;          // [n_out][d_model] rows that want logits
   std::vector<float> rounded_;           // activations rounded to a 16-bit weight type
   std::vector<uint16_t> rounded_bits_;
+  // Gated attention: each head's query and gate [n_tokens][n_heads][2][head_dim], and the
+  // gates [n_tokens][n_heads * head_dim].
+  std::vector<float> q_gate_, gate_out_;
   // Mixture of experts: router probabilities [n_tokens][n_experts], each token's selected
   // experts and weights [n_tokens][n_experts_used], the (token, slot) pairs grouped by expert,
   // and one expert's gathered inputs / hidden / outputs [rows][...].

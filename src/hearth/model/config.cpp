@@ -3,6 +3,7 @@
 // fallback llama.cpp takes.
 #include "hearth/model/config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -79,7 +80,15 @@ Result<ModelConfig> read_common_config(const gguf::Metadata& metadata, std::stri
       const std::vector<int64_t> layer_kv_heads,
       arch_int_per_layer(metadata, a, "attention.head_count_kv", config.n_layers, config.n_heads));
   config.n_kv_heads = layer_kv_heads.front();
-  HEARTH_ASSIGN_OR_RETURN(config.d_ff, required_int(metadata, a, "feed_forward_length"));
+  // llama.cpp: get_key_or_arr, one width for every layer or one per layer.
+  HEARTH_ASSIGN_OR_RETURN(config.layer_d_ff, arch_int_per_layer(metadata, a, "feed_forward_length",
+                                                                config.n_layers, -1));
+  for (const int64_t d_ff : config.layer_d_ff) {
+    if (d_ff <= 0) {
+      return make_error("metadata {}.feed_forward_length is missing or not positive", a);
+    }
+    config.d_ff = std::max(config.d_ff, d_ff);
+  }
   HEARTH_ASSIGN_OR_RETURN(config.n_ctx_train, arch_int(metadata, a, "context_length", 2048));
   HEARTH_ASSIGN_OR_RETURN(config.n_experts, arch_int(metadata, a, "expert_count", 0));
   HEARTH_ASSIGN_OR_RETURN(config.n_experts_used, arch_int(metadata, a, "expert_used_count", 0));
@@ -122,11 +131,12 @@ Result<ModelConfig> read_common_config(const gguf::Metadata& metadata, std::stri
                           arch_float(metadata, a, "final_logit_softcapping", 0));
   config.layer_window.assign(static_cast<size_t>(config.n_layers), 0);
   config.layer_rope.assign(static_cast<size_t>(config.n_layers), config.rope);
-  for (const int64_t n_kv_heads : layer_kv_heads) {
-    config.layer_attention.push_back(LayerAttention{.n_kv_heads = n_kv_heads,
+  for (size_t il = 0; il < layer_kv_heads.size(); ++il) {
+    config.layer_attention.push_back(LayerAttention{.n_kv_heads = layer_kv_heads[il],
                                                     .head_dim = config.head_dim,
                                                     .head_dim_v = config.head_dim_v,
-                                                    .rope_dims = config.rope_dims});
+                                                    .rope_dims = config.rope_dims,
+                                                    .kv_layer = static_cast<int64_t>(il)});
   }
   return config;
 }

@@ -27,6 +27,29 @@ struct LayerAttention {
   int64_t head_dim_v = 0;  // of values
   int rope_dims = 0;
   bool rope_freq_factors = true;  // whether config.rope_freq_factors apply to this layer
+  // The layer whose KV cache holds this layer's keys and values: itself, or for Gemma 4's
+  // shared-KV layers ({arch}.attention.shared_kv_layers) an earlier layer of the same kind,
+  // which this layer only reads (it projects no keys or values of its own).
+  int64_t kv_layer = 0;
+};
+
+// The Gated DeltaNet (linear attention) layers of hybrid models (qwen35, qwen35moe), with
+// llama.cpp's keys: {arch}.ssm.conv_kernel, .ssm.group_count (key heads), .ssm.time_step_rank
+// (value heads), .ssm.state_size (the size of every key and value head), .ssm.inner_size
+// (n_v_heads * head_dim).
+struct DeltaNetShape {
+  int64_t conv_kernel = 0;  // taps of the causal depthwise convolution
+  int64_t n_k_heads = 0;    // query/key heads; value head h reads key head h % n_k_heads
+  int64_t n_v_heads = 0;
+  int64_t head_dim = 0;
+  int64_t key_dim() const { return n_k_heads * head_dim; }
+  int64_t value_dim() const { return n_v_heads * head_dim; }
+  // Channels of the convolution: queries, keys, values.
+  int64_t conv_dim() const { return 2 * key_dim() + value_dim(); }
+  // Floats a sequence keeps per layer: the last conv_kernel - 1 inputs of the convolution, and
+  // one [head_dim][head_dim] state matrix per value head.
+  int64_t conv_state() const { return (conv_kernel - 1) * conv_dim(); }
+  int64_t recurrent_state() const { return n_v_heads * head_dim * head_dim; }
 };
 
 struct ModelConfig {
@@ -39,7 +62,8 @@ struct ModelConfig {
   int64_t n_kv_heads = 0;  // of layer 0 (per layer: layer_attention)
   int64_t head_dim = 0;    // of queries and keys ({arch}.attention.key_length)
   int64_t head_dim_v = 0;  // of values ({arch}.attention.value_length)
-  int64_t d_ff = 0;
+  int64_t d_ff = 0;  // the widest layer's ({arch}.feed_forward_length, one value or per layer)
+  std::vector<int64_t> layer_d_ff;  // per layer (Gemma 4 E2B doubles it in its shared-KV layers)
   // Mixture of experts (0 for dense models): {arch}.expert_count experts, of which each token
   // uses {arch}.expert_used_count; each expert's feed-forward width ({arch}.
   // expert_feed_forward_length, read by the architectures that have experts).
@@ -60,6 +84,10 @@ struct ModelConfig {
   std::vector<LayerRope> layer_rope;
   // Per layer attention shape (n_layers entries).
   std::vector<LayerAttention> layer_attention;
+  // Hybrid models: which layers are Gated DeltaNet layers (no KV cache, a recurrent state
+  // instead) and their shape. Empty when every layer attends.
+  std::vector<bool> layer_recurrent;
+  DeltaNetShape delta_net;
   float final_logit_softcap = 0.0f;  // {arch}.final_logit_softcapping; 0 = none
   // Llama 3's long-context RoPE: per-pair divisors of the frequency, from the rope_freqs.weight
   // tensor (rope_dims / 2 values); empty when the file has none.

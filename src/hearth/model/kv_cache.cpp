@@ -1,6 +1,8 @@
 // Sequence storage: two flat buffers sized once at creation (n_ctx positions of every layer),
-// each layer at its own offset.
+// each layer at its own offset, and one for the linear-attention layers' recurrent state.
 #include "hearth/model/kv_cache.h"
+
+#include <algorithm>
 
 #include "hearth/base/check.h"
 
@@ -24,11 +26,35 @@ Sequence::Sequence(const KvShape& shape, int64_t n_ctx, KvType kv_type)
   }
   keys_.resize(key_bytes);
   values_.resize(value_bytes);
+  size_t state_floats = 0;
+  for (const KvLayerShape& layer : shape.layers) {
+    conv_offsets_.push_back(state_floats);
+    state_floats += static_cast<size_t>(layer.conv_state);
+    recurrent_offsets_.push_back(state_floats);
+    state_floats += static_cast<size_t>(layer.recurrent_state);
+  }
+  recurrent_.assign(state_floats, 0.0f);
+}
+
+int64_t Sequence::reusable_prefix(int64_t n) const {
+  if (!has_recurrent_state()) return std::min(n, size_);
+  return n >= size_ ? size_ : 0;
 }
 
 void Sequence::truncate(int64_t n) {
   HEARTH_CHECK(n >= 0 && n <= size_, "truncate to {} of a sequence of {}", n, size_);
+  HEARTH_CHECK(n == reusable_prefix(n),
+               "a sequence with recurrent state cannot be cut from {} to {} positions", size_, n);
+  if (n == 0) std::fill(recurrent_.begin(), recurrent_.end(), 0.0f);
   size_ = n;
+}
+
+float* Sequence::conv_state(int64_t layer) {
+  return recurrent_.data() + conv_offsets_[static_cast<size_t>(layer)];
+}
+
+float* Sequence::recurrent_state(int64_t layer) {
+  return recurrent_.data() + recurrent_offsets_[static_cast<size_t>(layer)];
 }
 
 uint8_t* Sequence::key(int64_t layer, int64_t kv_head, int64_t position) {

@@ -43,8 +43,17 @@ Result<std::unique_ptr<Sequence>> Model::new_sequence(int64_t n_ctx, KvType kv_t
   if (n_ctx <= 0) return make_error("context size must be positive, got {}", n_ctx);
   const ModelConfig& c = config();
   KvShape shape;
-  for (const LayerAttention& layer : c.layer_attention) {
-    shape.layers.push_back({layer.n_kv_heads, layer.head_dim, layer.head_dim_v});
+  for (size_t il = 0; il < c.layer_attention.size(); ++il) {
+    const LayerAttention& layer = c.layer_attention[il];
+    if (il < c.layer_recurrent.size() && c.layer_recurrent[il]) {
+      // A linear-attention layer: no keys and values, a recurrent state instead.
+      shape.layers.push_back({.conv_state = c.delta_net.conv_state(),
+                              .recurrent_state = c.delta_net.recurrent_state()});
+    } else if (layer.kv_layer != static_cast<int64_t>(il)) {
+      shape.layers.push_back({});  // reads an earlier layer's cache: none of its own
+    } else {
+      shape.layers.push_back({layer.n_kv_heads, layer.head_dim, layer.head_dim_v});
+    }
   }
   return std::make_unique<Sequence>(shape, n_ctx, kv_type);
 }

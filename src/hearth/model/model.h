@@ -53,7 +53,8 @@ class Model {
     for (const std::string_view key : keys) file_.drop_metadata(key);
   }
 
-  // A sequence with room for n_ctx positions in a KV cache of `kv_type` (F16 or F32).
+  // A sequence with room for n_ctx positions in a KV cache of `kv_type` (F16 or F32), and for
+  // hybrid models the zeroed recurrent state of each linear-attention layer.
   Result<std::unique_ptr<Sequence>> new_sequence(int64_t n_ctx, KvType kv_type) const;
 
   // Runs `batch` through the model. For each entry with want_logits, n_vocab logits are appended

@@ -33,7 +33,14 @@ struct ArchSpec {
   bool global_layers = false;
   bool unit_attention_scale = false;  // llama.cpp scales q.k by 1: the q norm carries 1/sqrt
   bool layer_output_scale = false;    // blk.N.layer_output_scale, one scalar per layer
+  // Gemma 4's optional parts, present as SynthConfig asks: experts beside the dense feed-forward
+  // (n_experts), per-layer inputs, shared KV layers, a double-wide feed-forward in those.
+  bool gemma4_variants = false;
   float final_logit_softcap = 0;      // {arch}.final_logit_softcapping when > 0
+  // Qwen3.5's hybrid: Gated DeltaNet layers between gated attention layers (q and a gate per
+  // head), post_attention_norm as the only pre-FFN norm, M-RoPE sections over rope_dims.
+  bool delta_net = false;
+  bool shared_expert = false;  // a gated shared expert beside the routed ones (qwen35moe)
 };
 
 const std::vector<ArchSpec>& arch_specs() {
@@ -92,7 +99,34 @@ const std::vector<ArchSpec>& arch_specs() {
        .global_layers = true,
        .unit_attention_scale = true,
        .layer_output_scale = true,
+       .gemma4_variants = true,
        .final_logit_softcap = 30.0f},
+      // Qwen 3.5 / 3.6: RoPE base and eps of Qwen3.6's config.json; untied output as the
+      // 27B and 35B-A3B.
+      {.name = "qwen35",
+       .defaults = {.arch = "qwen35",
+                    .name = "",
+                    .n_ctx = 262144,
+                    .rope_theta = 1e7f,
+                    .rms_eps = 1e-6f,
+                    .full_attention_interval = 4,
+                    .conv_kernel = 4},
+       .qk_norm = true,
+       .delta_net = true},
+      {.name = "qwen35moe",
+       .defaults = {.arch = "qwen35moe",
+                    .name = "",
+                    .n_ctx = 262144,
+                    .rope_theta = 1e7f,
+                    .rms_eps = 1e-6f,
+                    .n_experts = 16,
+                    .n_experts_used = 4,
+                    .full_attention_interval = 4,
+                    .conv_kernel = 4},
+       .qk_norm = true,
+       .moe = true,
+       .delta_net = true,
+       .shared_expert = true},
   };
   return specs;
 }
@@ -124,6 +158,13 @@ SynthConfig with_dims(const ArchSpec& spec, int64_t d_model, int64_t n_layers, i
   if (spec.global_layers) {  // --dims: global heads twice as wide, as Gemma 4's
     config.head_dim_global = 2 * head_dim;
     config.n_kv_heads_global = n_kv_heads;
+  }
+  if (spec.delta_net) {  // --dims: Qwen3.6's proportions (RoPE over a quarter of each head,
+                         // DeltaNet heads of half the attention head with 2 value heads per key)
+    config.rope_dims = head_dim / 4;
+    config.delta_head_dim = head_dim / 2;
+    config.delta_n_k_heads = n_heads;
+    config.delta_n_v_heads = 2 * n_heads;
   }
   return config;
 }
@@ -164,6 +205,42 @@ std::vector<Preset> presets() {
   tiny_gemma4.head_dim_global = 64;
   tiny_gemma4.n_kv_heads_global = 1;
   list.push_back({"tiny", "gemma4", tiny_gemma4});
+  // Gemma 4 with experts (the 26B-A4B layout): the tiny shape, a narrower dense feed-forward
+  // beside 16 experts of width 64, 4 per token.
+  SynthConfig tiny_gemma4_moe = tiny_gemma4;
+  tiny_gemma4_moe.d_ff = 128;
+  tiny_gemma4_moe.n_experts = 16;
+  tiny_gemma4_moe.n_experts_used = 4;
+  tiny_gemma4_moe.d_ff_exp = 64;
+  list.push_back({"tiny-moe", "gemma4", tiny_gemma4_moe});
+  // Gemma 4 on-device (the E2B layout): per-layer inputs of 16 per layer, layers 3-5 read the
+  // caches of layers 1 (sliding) and 2 (global) with a feed-forward twice as wide, global layers
+  // with their own attn_v.
+  SynthConfig tiny_gemma4_e2b = tiny_gemma4;
+  tiny_gemma4_e2b.d_per_layer_input = 16;
+  tiny_gemma4_e2b.n_kv_shared_layers = 3;
+  tiny_gemma4_e2b.double_wide_ffn = true;
+  tiny_gemma4_e2b.global_value_proj = true;
+  list.push_back({"tiny-e2b", "gemma4", tiny_gemma4_e2b});
+
+  // Qwen 3.5: six layers, every third a gated attention layer (4 query / 2 KV heads of 64,
+  // RoPE over 16 dims); DeltaNet layers with 2 key and 4 value heads of 32 (two value heads per
+  // key head, as the published models).
+  const ArchSpec& qwen35 = *find_arch("qwen35");
+  const ArchSpec& qwen35moe = *find_arch("qwen35moe");
+  SynthConfig tiny_qwen35 = with_dims(qwen35, 128, 6, 4, 2, 64, 384);
+  tiny_qwen35.full_attention_interval = 3;
+  tiny_qwen35.delta_n_k_heads = 2;
+  tiny_qwen35.delta_n_v_heads = 4;
+  tiny_qwen35.delta_head_dim = 32;
+  list.push_back({"tiny", "qwen35", tiny_qwen35});
+  SynthConfig tiny_qwen35moe = tiny_qwen35;
+  tiny_qwen35moe.arch = "qwen35moe";
+  tiny_qwen35moe.n_experts = 16;
+  tiny_qwen35moe.n_experts_used = 4;
+  tiny_qwen35moe.d_ff_exp = 64;
+  tiny_qwen35moe.d_ff_shared = 64;
+  list.push_back({"tiny", "qwen35moe", tiny_qwen35moe});
 
   SynthConfig llama_1b = with_dims(llama, 2048, 16, 32, 8, 64, 8192);  // Llama 3.2 1B
   llama_1b.n_ctx = 131072;
@@ -189,6 +266,66 @@ std::vector<Preset> presets() {
   gemma4_31b.head_dim_global = 512;
   gemma4_31b.n_kv_heads_global = 4;
   list.push_back({"gemma4-31b", "gemma4", gemma4_31b});
+  // The other Gemma 4 shapes, from the text_config of their Hugging Face config.json
+  // (google/gemma-4-26B-A4B, google/gemma-4-E2B, google/gemma-4-E4B). 26B-A4B: 30 layers (5
+  // sliding, 1 global), 16 query heads; sliding 8 KV heads of 256, global 2 KV heads of 512
+  // with values = keys; dense feed-forward 2112 beside 128 experts of 704, 8 per token.
+  SynthConfig gemma4_26b_a4b = with_dims(gemma4, 2816, 30, 16, 8, 256, 2112);
+  gemma4_26b_a4b.head_dim_global = 512;
+  gemma4_26b_a4b.n_kv_heads_global = 2;
+  gemma4_26b_a4b.n_experts = 128;
+  gemma4_26b_a4b.n_experts_used = 8;
+  gemma4_26b_a4b.d_ff_exp = 704;
+  list.push_back({"gemma4-26b-a4b", "gemma4", gemma4_26b_a4b});
+  // E2B: 35 layers (4 sliding, 1 global), 8 query heads, 1 KV head (256 sliding, 512 global,
+  // own values), 512-token window, feed-forward 6144 doubled in the last 20 layers, which share
+  // the KV of layers 13 and 14; per-layer inputs of 256; 128k context.
+  SynthConfig gemma4_e2b = with_dims(gemma4, 1536, 35, 8, 1, 256, 6144);
+  gemma4_e2b.n_ctx = 131072;
+  gemma4_e2b.sliding_window = 512;
+  gemma4_e2b.sliding_period = 5;
+  gemma4_e2b.head_dim_global = 512;
+  gemma4_e2b.n_kv_heads_global = 1;
+  gemma4_e2b.d_per_layer_input = 256;
+  gemma4_e2b.n_kv_shared_layers = 20;
+  gemma4_e2b.double_wide_ffn = true;
+  gemma4_e2b.global_value_proj = true;
+  list.push_back({"gemma4-e2b", "gemma4", gemma4_e2b});
+  // E4B: 42 layers (5 sliding, 1 global), 8 query heads, 2 KV heads (256 / 512, own values),
+  // 512-token window, feed-forward 10240, the last 18 layers sharing the KV of layers 22 and 23;
+  // per-layer inputs of 256; 128k context.
+  SynthConfig gemma4_e4b = with_dims(gemma4, 2560, 42, 8, 2, 256, 10240);
+  gemma4_e4b.n_ctx = 131072;
+  gemma4_e4b.sliding_window = 512;
+  gemma4_e4b.head_dim_global = 512;
+  gemma4_e4b.n_kv_heads_global = 2;
+  gemma4_e4b.d_per_layer_input = 256;
+  gemma4_e4b.n_kv_shared_layers = 18;
+  gemma4_e4b.global_value_proj = true;
+  list.push_back({"gemma4-e4b", "gemma4", gemma4_e4b});
+  // Qwen3.6-35B-A3B (Hugging Face model card and config.json of Qwen/Qwen3.6-35B-A3B): 40
+  // layers, 10 x (3 DeltaNet + 1 gated attention); attention 16 query / 2 KV heads of 256 with
+  // RoPE over 64 dims; DeltaNet 16 key / 32 value heads of 128; 256 experts of width 512, 8
+  // routed + 1 shared of width 512 per token.
+  SynthConfig qwen36_35b_a3b = with_dims(qwen35moe, 2048, 40, 16, 2, 256, 512);
+  qwen36_35b_a3b.rope_dims = 64;
+  qwen36_35b_a3b.delta_n_k_heads = 16;
+  qwen36_35b_a3b.delta_n_v_heads = 32;
+  qwen36_35b_a3b.delta_head_dim = 128;
+  qwen36_35b_a3b.n_experts = 256;
+  qwen36_35b_a3b.n_experts_used = 8;
+  qwen36_35b_a3b.d_ff_exp = 512;
+  qwen36_35b_a3b.d_ff_shared = 512;
+  list.push_back({"qwen3.6-35b-a3b", "qwen35moe", qwen36_35b_a3b});
+  // Qwen3.6-27B (its model card and config.json), the dense Qwen 3.5 / 3.6 shape: 64 layers,
+  // 16 x (3 DeltaNet + 1 gated attention); attention 24 query / 4 KV heads of 256, RoPE over 64
+  // dims; DeltaNet 16 key / 48 value heads of 128; feed-forward 17408.
+  SynthConfig qwen36_27b = with_dims(qwen35, 5120, 64, 24, 4, 256, 17408);
+  qwen36_27b.rope_dims = 64;
+  qwen36_27b.delta_n_k_heads = 16;
+  qwen36_27b.delta_n_v_heads = 48;
+  qwen36_27b.delta_head_dim = 128;
+  list.push_back({"qwen3.6-27b", "qwen35", qwen36_27b});
   for (Preset& preset : list) {
     preset.config.name = fmt::format("hearth-synth-{}-{}", preset.arch, preset.name);
   }
@@ -414,11 +551,24 @@ Status validate_synth_config(const SynthConfig& config) {
   if (!(config.rope_theta > 0) || !(config.rms_eps > 0)) {
     return make_error("rope_theta and rms_eps must be positive");
   }
-  if (spec->moe && (config.n_experts < 1 || config.n_experts > 4096 || config.n_experts_used < 1 ||
-                    config.n_experts_used > config.n_experts || config.d_ff_exp < 0 ||
-                    config.d_ff_exp > (1 << 20))) {
+  if ((spec->moe || (spec->gemma4_variants && config.n_experts > 0)) &&
+      (config.n_experts < 1 || config.n_experts > 4096 || config.n_experts_used < 1 ||
+       config.n_experts_used > config.n_experts || config.d_ff_exp < 0 ||
+       config.d_ff_exp > (1 << 20))) {
     return make_error("{} needs 1 <= n_experts_used ({}) <= n_experts ({}) <= 4096", config.arch,
                       config.n_experts_used, config.n_experts);
+  }
+  if (spec->delta_net &&
+      (config.full_attention_interval < 1 || config.full_attention_interval > 1024 ||
+       config.rope_dims < 0 || config.rope_dims > config.head_dim || config.rope_dims % 2 != 0 ||
+       config.delta_n_k_heads < 1 || config.delta_n_k_heads > 1024 ||
+       config.delta_n_v_heads % config.delta_n_k_heads != 0 || config.delta_n_v_heads > 4096 ||
+       config.delta_head_dim < 1 || config.delta_head_dim > 4096 || config.conv_kernel < 1 ||
+       config.conv_kernel > 64 || config.d_ff_shared < 0 || config.d_ff_shared > (1 << 20))) {
+    return make_error(
+        "{} needs a full_attention_interval >= 1, an even rope_dims <= head_dim, DeltaNet value "
+        "heads a multiple of its key heads, a positive DeltaNet head size and conv_kernel",
+        config.arch);
   }
   if (spec->sliding_window && (config.sliding_window < 1 || !(config.rope_theta_swa > 0))) {
     return make_error("{} needs a positive sliding_window and rope_theta_swa", config.arch);
@@ -431,6 +581,29 @@ Status validate_synth_config(const SynthConfig& config) {
         "{} needs a sliding_period >= 1, n_kv_heads_global dividing n_heads and a "
         "head_dim_global that is a multiple of 8 (RoPE over a quarter of it)",
         config.arch);
+  }
+  if (!spec->gemma4_variants && (config.d_per_layer_input != 0 || config.n_kv_shared_layers != 0 ||
+                                 config.double_wide_ffn || config.global_value_proj)) {
+    return make_error("{} has no per-layer inputs or shared KV layers", config.arch);
+  }
+  if (spec->gemma4_variants) {
+    if (config.d_per_layer_input < 0 || config.d_per_layer_input > 4096) {
+      return make_error("d_per_layer_input is {}: it must be between 0 and 4096",
+                        config.d_per_layer_input);
+    }
+    // llama.cpp maps a shared sliding layer to the cache of layer n_kv - 2 and a shared global
+    // one to n_kv - 1 (n_kv: the layers with a cache of their own).
+    const int64_t n_kv = config.n_layers - config.n_kv_shared_layers;
+    const auto global = [&](int64_t layer) {
+      return layer % config.sliding_period == config.sliding_period - 1;
+    };
+    if (config.n_kv_shared_layers < 0 ||
+        (config.n_kv_shared_layers > 0 && (n_kv < 2 || !global(n_kv - 1) || global(n_kv - 2)))) {
+      return make_error(
+          "n_kv_shared_layers ({}) must leave at least two layers with their own KV cache, the "
+          "last of them global and the one before sliding",
+          config.n_kv_shared_layers);
+    }
   }
   return {};
 }
@@ -536,6 +709,37 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
   auto is_global = [&](int64_t layer) {
     return spec.global_layers && layer % config.sliding_period == config.sliding_period - 1;
   };
+  // Qwen 3.5: all but every full_attention_interval-th layer are Gated DeltaNet layers.
+  const auto n_k_heads = static_cast<uint64_t>(config.delta_n_k_heads);
+  const auto n_v_heads = static_cast<uint64_t>(config.delta_n_v_heads);
+  const auto delta_head_dim = static_cast<uint64_t>(config.delta_head_dim);
+  const uint64_t delta_value_dim = n_v_heads * delta_head_dim;
+  const uint64_t conv_dim = 2 * n_k_heads * delta_head_dim + delta_value_dim;
+  const uint64_t d_ff_shared =
+      static_cast<uint64_t>(config.d_ff_shared > 0 ? config.d_ff_shared : config.d_ff);
+  auto is_delta_net = [&](int64_t layer) {
+    return spec.delta_net && (layer + 1) % config.full_attention_interval != 0;
+  };
+  auto add_delta_net = [&](const std::string& blk) {
+    matrix(blk + "attn_qkv.weight", d, conv_dim);  // queries, keys, values
+    matrix(blk + "attn_gate.weight", d, delta_value_dim);
+    // The convolution kernel stays F32 (llama.cpp's converter keeps ssm_conv1d so and
+    // ggml_ssm_conv needs it); taps of std 0.5 keep a unit-RMS input at unit RMS.
+    plan.tensors.push_back({blk + "ssm_conv1d.weight",
+                            {static_cast<uint64_t>(config.conv_kernel), conv_dim},
+                            GgmlType::kF32,
+                            0.0f,
+                            0.5f,
+                            {}});
+    // The decay exp(softplus(alpha + dt_bias) * a) comes out around 0.4 to 0.9 per token: a
+    // state that remembers a few tokens back (a must stay negative: a decay, not growth).
+    plan.tensors.push_back({blk + "ssm_dt.bias", {n_v_heads}, GgmlType::kF32, -2.0f, 0.5f, {}});
+    plan.tensors.push_back({blk + "ssm_a", {n_v_heads}, GgmlType::kF32, -2.0f, 0.3f, {}});
+    matrix(blk + "ssm_beta.weight", d, n_v_heads);
+    matrix(blk + "ssm_alpha.weight", d, n_v_heads);
+    norm(blk + "ssm_norm.weight", delta_head_dim);
+    matrix(blk + "ssm_out.weight", delta_value_dim, d);
+  };
   if (spec.global_layers) {
     // Gemma 4's converter: global layers rotate a quarter of their dims (partial_rotary_factor
     // 0.25); the other pairs get frequency divisor 1e30, i.e. they do not turn.
@@ -545,6 +749,19 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
     plan.tensors.push_back(
         {"rope_freqs.weight", {n_pairs}, GgmlType::kF32, 0.0f, 0.0f, std::move(factors)});
   }
+  // Gemma 4 E2B/E4B: a second embedding of width d_per_layer_input per layer, whose rows reach
+  // RMS 1 after llama.cpp's sqrt(width) scaling, and the projection of the input embedding
+  // that is mixed with it.
+  const auto per_layer_width = static_cast<uint64_t>(config.d_per_layer_input);
+  const uint64_t per_layer_all = per_layer_width * static_cast<uint64_t>(config.n_layers);
+  if (per_layer_width > 0) {
+    matrix("per_layer_token_embd.weight", per_layer_all, n_vocab,
+           std::sqrt(static_cast<float>(config.n_layers)));
+    matrix("per_layer_model_proj.weight", d, per_layer_all);
+    norm("per_layer_proj_norm.weight", per_layer_width);
+  }
+  // The last n_kv_shared_layers layers read an earlier layer's keys and values.
+  const int64_t first_kv_shared = config.n_layers - config.n_kv_shared_layers;
   for (int64_t layer = 0; layer < config.n_layers; ++layer) {
     const std::string blk = fmt::format("blk.{}.", layer);
     const bool global = is_global(layer);
@@ -553,22 +770,35 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
         static_cast<uint64_t>(global ? config.n_kv_heads_global : config.n_kv_heads);
     const auto layer_q_dim = static_cast<uint64_t>(config.n_heads) * head_dim;
     const auto layer_kv_dim = n_kv_heads * head_dim;
+    const bool kv_shared = layer >= first_kv_shared;
+    const uint64_t layer_d_ff = kv_shared && config.double_wide_ffn ? 2 * d_ff : d_ff;
     norm(blk + "attn_norm.weight", d);
-    const bool q_k_gain_in_matrix = !spec.qk_norm;
-    matrix(blk + "attn_q.weight", d, layer_q_dim, q_k_gain_in_matrix ? kAttentionGain : 1.0f);
-    matrix(blk + "attn_k.weight", d, layer_kv_dim, q_k_gain_in_matrix ? kAttentionGain : 1.0f);
-    if (!global) matrix(blk + "attn_v.weight", d, layer_kv_dim);  // global: V = K
-    matrix(blk + "attn_output.weight", layer_q_dim, d);
-    if (spec.qk_norm) {
-      // Without llama.cpp's 1/sqrt(head_dim) the q norm carries it.
-      const float q_gain = spec.unit_attention_scale
-                               ? kAttentionGain / std::sqrt(static_cast<float>(head_dim))
-                               : kAttentionGain;
-      norm(blk + "attn_q_norm.weight", head_dim, q_gain);
-      norm(blk + "attn_k_norm.weight", head_dim, kAttentionGain);
+    if (is_delta_net(layer)) {
+      add_delta_net(blk);
+    } else {
+      const bool q_k_gain_in_matrix = !spec.qk_norm;
+      // Qwen 3.5's gated attention: each head's query, then its gate.
+      const uint64_t q_rows = spec.delta_net ? 2 * layer_q_dim : layer_q_dim;
+      matrix(blk + "attn_q.weight", d, q_rows, q_k_gain_in_matrix ? kAttentionGain : 1.0f);
+      if (!kv_shared) {
+        matrix(blk + "attn_k.weight", d, layer_kv_dim, q_k_gain_in_matrix ? kAttentionGain : 1.0f);
+        if (!global || config.global_value_proj) {
+          matrix(blk + "attn_v.weight", d, layer_kv_dim);  // global: V = K unless its own
+        }
+      }
+      matrix(blk + "attn_output.weight", layer_q_dim, d);
+      if (spec.qk_norm) {
+        // Without llama.cpp's 1/sqrt(head_dim) the q norm carries it.
+        const float q_gain = spec.unit_attention_scale
+                                 ? kAttentionGain / std::sqrt(static_cast<float>(head_dim))
+                                 : kAttentionGain;
+        norm(blk + "attn_q_norm.weight", head_dim, q_gain);
+        if (!kv_shared) norm(blk + "attn_k_norm.weight", head_dim, kAttentionGain);
+      }
     }
-    if (spec.sandwich_norms) norm(blk + "post_attention_norm.weight", d);
-    norm(blk + "ffn_norm.weight", d);
+    // Qwen 3.5 names its pre-FFN norm post_attention_norm (and has no ffn_norm).
+    if (spec.sandwich_norms || spec.delta_net) norm(blk + "post_attention_norm.weight", d);
+    if (!spec.delta_net) norm(blk + "ffn_norm.weight", d);
     if (spec.moe) {
       // The router stays F32 in every file type, as llama.cpp's converter and llama-quantize
       // keep ffn_gate_inp. Expert tensors are [n_in, n_out, n_experts].
@@ -578,12 +808,44 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
       experts(blk + "ffn_gate_exps.weight", d, d_ff_exp);
       experts(blk + "ffn_up_exps.weight", d, d_ff_exp);
       experts(blk + "ffn_down_exps.weight", d_ff_exp, d);
+      if (spec.shared_expert) {
+        // The shared expert's gate is one row (a 1-D tensor, F32 as the converter keeps it).
+        plan.tensors.push_back({blk + "ffn_gate_inp_shexp.weight",
+                                {d},
+                                GgmlType::kF32,
+                                0.0f,
+                                1.0f / std::sqrt(static_cast<float>(d)),
+                                {}});
+        matrix(blk + "ffn_gate_shexp.weight", d, d_ff_shared);
+        matrix(blk + "ffn_up_shexp.weight", d, d_ff_shared);
+        matrix(blk + "ffn_down_shexp.weight", d_ff_shared, d);
+      }
     } else {
-      matrix(blk + "ffn_gate.weight", d, d_ff);
-      matrix(blk + "ffn_up.weight", d, d_ff);
-      matrix(blk + "ffn_down.weight", d_ff, d);
+      matrix(blk + "ffn_gate.weight", d, layer_d_ff);
+      matrix(blk + "ffn_up.weight", d, layer_d_ff);
+      matrix(blk + "ffn_down.weight", layer_d_ff, d);
     }
     if (spec.sandwich_norms) norm(blk + "post_ffw_norm.weight", d);
+    if (spec.gemma4_variants && n_experts > 0) {
+      // Gemma 4 26B-A4B as its converter writes it: the router (F32, as qwen3moe's) reads
+      // rms_norm(x) / sqrt(d_model) * ffn_gate_inp.scale, so a std of kRouterGain gives logits
+      // of RMS kRouterGain; gate and up in one tensor; a per-expert output scale; the norms
+      // around the two branches.
+      plan.tensors.push_back(
+          {blk + "ffn_gate_inp.weight", {d, n_experts}, GgmlType::kF32, 0.0f, kRouterGain, {}});
+      norm(blk + "ffn_gate_inp.scale", d);
+      experts(blk + "ffn_gate_up_exps.weight", d, 2 * d_ff_exp);
+      experts(blk + "ffn_down_exps.weight", d_ff_exp, d);
+      norm(blk + "ffn_down_exps.scale", n_experts);
+      norm(blk + "pre_ffw_norm_2.weight", d);
+      norm(blk + "post_ffw_norm_1.weight", d);
+      norm(blk + "post_ffw_norm_2.weight", d);
+    }
+    if (per_layer_width > 0) {
+      matrix(blk + "inp_gate.weight", d, per_layer_width);
+      matrix(blk + "proj.weight", per_layer_width, d);
+      norm(blk + "post_norm.weight", d);
+    }
     if (spec.layer_output_scale) norm(blk + "layer_output_scale.weight", 1);
   }
   // The final norm sets the logit scale (for a tied output it also undoes the small rows).
@@ -628,6 +890,29 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
     set_u32(m, arch + ".expert_used_count", config.n_experts_used);
     set_u32(m, arch + ".expert_feed_forward_length", static_cast<int64_t>(d_ff_exp));
   }
+  if (spec.delta_net) {
+    // As the Qwen 3.5 converter: M-RoPE sections of the rotated pairs (Qwen's [11, 11, 10] for
+    // 32 pairs), the hybrid pattern and the DeltaNet shape under llama.cpp's ssm.* keys.
+    const int64_t rope_dims = config.rope_dims > 0 ? config.rope_dims : config.head_dim;
+    const int64_t n_pairs = rope_dims / 2;
+    const int64_t first = (n_pairs + 2) / 3;
+    const int64_t second = (n_pairs - first + 1) / 2;
+    gguf::Array sections{.element_type = gguf::ValueType::kInt32, .items = {}};
+    for (const int64_t section : {first, second, n_pairs - first - second, int64_t{0}}) {
+      sections.items.push_back(gguf::Value{static_cast<int32_t>(section)});
+    }
+    set_u32(m, arch + ".rope.dimension_count", rope_dims);
+    set_value(m, arch + ".rope.dimension_sections", std::move(sections));
+    set_u32(m, arch + ".full_attention_interval", config.full_attention_interval);
+    set_u32(m, arch + ".ssm.conv_kernel", config.conv_kernel);
+    set_u32(m, arch + ".ssm.state_size", config.delta_head_dim);
+    set_u32(m, arch + ".ssm.group_count", config.delta_n_k_heads);
+    set_u32(m, arch + ".ssm.time_step_rank", config.delta_n_v_heads);
+    set_u32(m, arch + ".ssm.inner_size", static_cast<int64_t>(delta_value_dim));
+  }
+  if (spec.shared_expert) {
+    set_u32(m, arch + ".expert_shared_feed_forward_length", static_cast<int64_t>(d_ff_shared));
+  }
   if (spec.sliding_window) {
     set_u32(m, arch + ".attention.sliding_window", config.sliding_window);
     set_f32(m, arch + ".rope.freq_base_swa", config.rope_theta_swa);
@@ -641,8 +926,21 @@ Result<SynthPlan> plan_synth(const SynthConfig& config, GgmlType type, const ggu
     set_u32(m, arch + ".attention.value_length_swa", config.head_dim);
     set_u32(m, arch + ".rope.dimension_count", config.head_dim_global);
     set_u32(m, arch + ".rope.dimension_count_swa", config.head_dim);
-    set_u32(m, arch + ".attention.shared_kv_layers", 0);
-    set_u32(m, arch + ".embedding_length_per_layer_input", 0);
+    set_u32(m, arch + ".attention.shared_kv_layers", config.n_kv_shared_layers);
+    set_u32(m, arch + ".embedding_length_per_layer_input", config.d_per_layer_input);
+    if (config.double_wide_ffn) {
+      gguf::Array widths{.element_type = gguf::ValueType::kUint32, .items = {}};
+      for (int64_t layer = 0; layer < config.n_layers; ++layer) {
+        widths.items.push_back(gguf::Value{
+            static_cast<uint32_t>(layer >= first_kv_shared ? 2 * config.d_ff : config.d_ff)});
+      }
+      set_value(m, arch + ".feed_forward_length", std::move(widths));
+    }
+    if (n_experts > 0) {
+      set_u32(m, arch + ".expert_count", config.n_experts);
+      set_u32(m, arch + ".expert_used_count", config.n_experts_used);
+      set_u32(m, arch + ".expert_feed_forward_length", static_cast<int64_t>(d_ff_exp));
+    }
     gguf::Array kv_heads{.element_type = gguf::ValueType::kUint32, .items = {}};
     gguf::Array sliding{.element_type = gguf::ValueType::kBool, .items = {}};
     for (int64_t layer = 0; layer < config.n_layers; ++layer) {

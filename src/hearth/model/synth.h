@@ -20,7 +20,7 @@ namespace hearth::model {
 
 // Architecture and hyper-parameters of a synthetic model, in the names of STYLE.md.
 struct SynthConfig {
-  std::string arch;  // "llama", "qwen3", "qwen3moe", "gemma3" or "gemma4"
+  std::string arch;  // "llama", "qwen3", "qwen3moe", "gemma3", "gemma4", "qwen35", "qwen35moe"
   std::string name;  // general.name
   int64_t d_model = 0;
   int64_t n_layers = 0;
@@ -44,6 +44,27 @@ struct SynthConfig {
   int64_t n_experts = 0;
   int64_t n_experts_used = 0;
   int64_t d_ff_exp = 0;
+  // gemma4 only. n_experts > 0 puts a mixture of experts beside every layer's feed-forward
+  // (26B-A4B). The on-device variants (E2B/E4B): per-layer inputs of width d_per_layer_input
+  // (0: none); the last n_kv_shared_layers layers read an earlier layer's KV cache, and their
+  // feed-forward is twice as wide when double_wide_ffn; global_value_proj gives the global
+  // layers their own attn_v (their attention_k_eq_v is false).
+  int64_t d_per_layer_input = 0;
+  int64_t n_kv_shared_layers = 0;
+  bool double_wide_ffn = false;
+  bool global_value_proj = false;
+  // qwen35moe: the shared expert's width (0: d_ff).
+  int64_t d_ff_shared = 0;
+  // qwen35, qwen35moe: every full_attention_interval-th layer is a gated attention layer whose
+  // RoPE turns the first rope_dims dims of each head (0: all); the others are Gated DeltaNet
+  // layers with delta_n_k_heads query/key heads and delta_n_v_heads value heads of
+  // delta_head_dim and a causal convolution of conv_kernel taps.
+  int64_t full_attention_interval = 0;
+  int64_t rope_dims = 0;
+  int64_t delta_n_k_heads = 0;
+  int64_t delta_n_v_heads = 0;
+  int64_t delta_head_dim = 0;
+  int64_t conv_kernel = 0;
 };
 
 std::vector<std::string_view> synth_arches();

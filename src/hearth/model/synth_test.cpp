@@ -28,7 +28,7 @@ gguf::Metadata small_vocab(int n = 256) {
   gguf::Metadata vocab;
   vocab.set("tokenizer.ggml.model", string_value("gpt2"));
   gguf::Array tokens{gguf::ValueType::kString, {}};
-  for (int i = 0; i < n; ++i) tokens.items.push_back(string_value("t" + std::to_string(i)));
+  for (int i = 0; i < n; ++i) tokens.items.push_back(string_value(fmt::format("t{}", i)));
   gguf::Value value;
   value.storage = std::move(tokens);
   vocab.set("tokenizer.ggml.tokens", std::move(value));
@@ -83,6 +83,70 @@ TEST(SynthPresets, RealShapes) {
   EXPECT_EQ(gemma4.n_kv_heads, 16);
   EXPECT_EQ(gemma4.n_kv_heads_global, 4);
   EXPECT_EQ(gemma4.sliding_period, 6);
+  const SynthConfig gemma4_moe = preset("", "gemma4-26b-a4b");  // google/gemma-4-26B-A4B
+  EXPECT_EQ(gemma4_moe.n_layers, 30);
+  EXPECT_EQ(gemma4_moe.d_model, 2816);
+  EXPECT_EQ(gemma4_moe.d_ff, 2112);
+  EXPECT_EQ(gemma4_moe.n_experts, 128);
+  EXPECT_EQ(gemma4_moe.n_experts_used, 8);
+  EXPECT_EQ(gemma4_moe.d_ff_exp, 704);
+  EXPECT_EQ(gemma4_moe.n_kv_heads_global, 2);
+  const SynthConfig e2b = preset("", "gemma4-e2b");  // google/gemma-4-E2B
+  EXPECT_EQ(e2b.n_layers, 35);
+  EXPECT_EQ(e2b.sliding_period, 5);
+  EXPECT_EQ(e2b.d_per_layer_input, 256);
+  EXPECT_EQ(e2b.n_kv_shared_layers, 20);
+  EXPECT_TRUE(e2b.double_wide_ffn);
+  const SynthConfig e4b = preset("", "gemma4-e4b");  // google/gemma-4-E4B
+  EXPECT_EQ(e4b.n_layers, 42);
+  EXPECT_EQ(e4b.d_model, 2560);
+  EXPECT_EQ(e4b.n_kv_shared_layers, 18);
+  EXPECT_FALSE(e4b.double_wide_ffn);
+}
+
+// Gemma 4's MoE and on-device layouts, as its converter writes them: E2B's per-layer inputs,
+// its last 20 layers without keys and values of their own and with a feed-forward twice as
+// wide, global layers with their own values; 26B-A4B's fused expert gate/up, router scale and
+// per-expert output scale beside the dense feed-forward.
+TEST(SynthPlan, Gemma4VariantsAsTheConverterWritesThem) {
+  const gguf::Metadata vocab = small_vocab();
+  const auto e2b = plan_synth(preset("", "gemma4-e2b"), GgmlType::kQ4_0, vocab, 1);
+  ASSERT_TRUE(e2b.ok()) << e2b.error().message();
+  const gguf::Metadata& m = e2b->metadata;
+  EXPECT_EQ(m.get_int("gemma4.attention.shared_kv_layers").value_or(-1), 20);
+  EXPECT_EQ(m.get_int("gemma4.embedding_length_per_layer_input").value_or(-1), 256);
+  const auto widths = m.get_array("gemma4.feed_forward_length");
+  ASSERT_TRUE(widths.ok());
+  ASSERT_EQ((*widths)->items.size(), 35u);
+  EXPECT_EQ((*widths)->items[14].to_int(), 6144);
+  EXPECT_EQ((*widths)->items[15].to_int(), 12288);
+  auto shape = shapes(*e2b);
+  const uint64_t n_vocab = static_cast<uint64_t>(e2b->n_vocab);
+  EXPECT_EQ(shape["per_layer_token_embd.weight"], (std::vector<uint64_t>{35 * 256, n_vocab}));
+  EXPECT_EQ(shape["per_layer_model_proj.weight"], (std::vector<uint64_t>{1536, 35 * 256}));
+  EXPECT_EQ(shape["blk.34.inp_gate.weight"], (std::vector<uint64_t>{1536, 256}));
+  EXPECT_EQ(shape["blk.34.proj.weight"], (std::vector<uint64_t>{256, 1536}));
+  EXPECT_TRUE(shape.contains("blk.4.attn_v.weight"));  // global, with its own values
+  EXPECT_TRUE(shape.contains("blk.14.attn_k.weight"));
+  EXPECT_FALSE(shape.contains("blk.15.attn_k.weight"));  // shared KV: queries only
+  EXPECT_FALSE(shape.contains("blk.15.attn_k_norm.weight"));
+  EXPECT_EQ(shape["blk.15.ffn_up.weight"], (std::vector<uint64_t>{1536, 12288}));
+
+  const auto moe = plan_synth(preset("", "gemma4-26b-a4b"), GgmlType::kQ4_0, vocab, 1);
+  ASSERT_TRUE(moe.ok()) << moe.error().message();
+  EXPECT_EQ(moe->metadata.get_int("gemma4.expert_count").value_or(-1), 128);
+  EXPECT_EQ(moe->metadata.get_int("gemma4.expert_used_count").value_or(-1), 8);
+  EXPECT_EQ(moe->metadata.get_int("gemma4.expert_feed_forward_length").value_or(-1), 704);
+  shape = shapes(*moe);
+  EXPECT_EQ(shape["blk.0.ffn_gate_up_exps.weight"], (std::vector<uint64_t>{2816, 1408, 128}));
+  EXPECT_EQ(shape["blk.0.ffn_down_exps.weight"], (std::vector<uint64_t>{704, 2816, 128}));
+  EXPECT_EQ(shape["blk.0.ffn_down_exps.scale"], (std::vector<uint64_t>{128}));
+  EXPECT_EQ(shape["blk.0.ffn_gate_inp.scale"], (std::vector<uint64_t>{2816}));
+  EXPECT_EQ(shape["blk.0.ffn_up.weight"], (std::vector<uint64_t>{2816, 2112}));
+  EXPECT_FALSE(shape.contains("blk.5.attn_v.weight"));  // global: values = keys
+  for (const char* norm : {"pre_ffw_norm_2", "post_ffw_norm_1", "post_ffw_norm_2"}) {
+    EXPECT_TRUE(shape.contains(fmt::format("blk.29.{}.weight", norm))) << norm;
+  }
 }
 
 // Gemma 4's sliding and global layers differ in head size and KV heads; the file says so per
@@ -133,7 +197,8 @@ TEST(SynthPresets, ErrorsNameTheProblem) {
   const auto unknown_arch = synth_preset("mamba", "tiny");
   ASSERT_FALSE(unknown_arch.ok());
   EXPECT_EQ(unknown_arch.error().message(),
-            "unknown architecture 'mamba' (known: llama, qwen3, qwen3moe, gemma3, gemma4)");
+            "unknown architecture 'mamba' (known: llama, qwen3, qwen3moe, gemma3, gemma4, qwen35, "
+            "qwen35moe)");
   const auto wrong_arch = synth_preset("llama", "qwen3-4b");
   ASSERT_FALSE(wrong_arch.ok());
   EXPECT_NE(wrong_arch.error().message().find("no preset 'qwen3-4b' for architecture llama"),

@@ -45,6 +45,9 @@ class WeightBinder {
  public:
   explicit WeightBinder(const gguf::File& file) : file_(file) {}
 
+  // Whether the file has a tensor `name` (for layouts that differ in which tensors exist).
+  bool contains(const std::string& name) const { return file_.find_tensor(name) != nullptr; }
+
   // The weight `name` of shape [n_cols, n_rows]; n_rows < 0 accepts any row count.
   Result<Matrix> matrix(const std::string& name, int64_t n_cols, int64_t n_rows) const;
   // Same, but an absent tensor gives an empty Matrix.

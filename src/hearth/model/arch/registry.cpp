@@ -7,12 +7,14 @@
 namespace hearth::model {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, ArchLoader>, 5> kArches = {{
+constexpr std::array<std::pair<std::string_view, ArchLoader>, 7> kArches = {{
     {"llama", &load_llama},
     {"qwen3", &load_qwen3},
     {"qwen3moe", &load_qwen3moe},
     {"gemma3", &load_gemma3},
     {"gemma4", &load_gemma4},
+    {"qwen35", &load_qwen35},
+    {"qwen35moe", &load_qwen35moe},
 }};
 
 }  // namespace

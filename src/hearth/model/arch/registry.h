@@ -38,6 +38,8 @@ Result<std::unique_ptr<ArchModel>> load_qwen3(const gguf::File& file);
 Result<std::unique_ptr<ArchModel>> load_qwen3moe(const gguf::File& file);
 Result<std::unique_ptr<ArchModel>> load_gemma3(const gguf::File& file);
 Result<std::unique_ptr<ArchModel>> load_gemma4(const gguf::File& file);
+Result<std::unique_ptr<ArchModel>> load_qwen35(const gguf::File& file);     // qwen35.cpp
+Result<std::unique_ptr<ArchModel>> load_qwen35moe(const gguf::File& file);  // qwen35.cpp
 
 // The token embedding ([d_model] x n_vocab rows; sets config.n_vocab), the final norm and the
 // output head (token_embd again when the file ties them: no output.weight).
