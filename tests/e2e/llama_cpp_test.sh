@@ -42,6 +42,8 @@ synth qwen3 f16 "$source_dir/data/vocab/qwen3/tokenizer.json"
 synth qwen3moe f16 "$source_dir/data/vocab/qwen3/tokenizer.json"
 synth gemma3 f16 "$testdata/tokenizers/gemma3/tokenizer.json"
 synth gemma4 f16 "$testdata/tokenizers/gemma3/tokenizer.json"
+synth qwen35 f16 "$source_dir/data/vocab/qwen3/tokenizer.json"
+synth qwen35moe f16 "$source_dir/data/vocab/qwen3/tokenizer.json"
 for arch in llama qwen3 qwen3moe gemma3 gemma4; do
   synth "$arch" q8_0 "$models/$arch-f16.gguf"
 done
@@ -65,4 +67,5 @@ NODE_LLAMA_CPP_SKIP_DOWNLOAD=true node "$work/node/llama_cpp_generate.mjs" \
   "$models"/qwen3-f16.gguf "$models"/qwen3-q8_0.gguf \
   "$models"/qwen3moe-f16.gguf "$models"/qwen3moe-q8_0.gguf \
   "$models"/gemma3-f16.gguf "$models"/gemma3-q8_0.gguf \
-  "$models"/gemma4-f16.gguf "$models"/gemma4-q8_0.gguf "${quantized[@]}"
+  "$models"/gemma4-f16.gguf "$models"/gemma4-q8_0.gguf \
+  "$models"/qwen35-f16.gguf "$models"/qwen35moe-f16.gguf "${quantized[@]}"
