@@ -1,5 +1,6 @@
-// The shared blocks of the forward pass. Linear layers go through tensor::matmul (which splits
-// output rows over the pool); attention splits (token, head) pairs over the pool, each pair
+// The shared blocks of the forward pass. Linear layers go through tensor::matvec_batch (block
+// formats, integer products) or tensor::matmul (float weights), both splitting output rows over
+// the pool; attention splits (token, head) pairs over the pool, each pair
 // reading its sequence's cache with one score matvec, a softmax and a weighted sum of values.
 #include "hearth/model/blocks.h"
 
@@ -171,8 +172,9 @@ void ForwardPass::linear(const Matrix& w, const float* x, float* y) {
 
 // Activations are rounded as llama.cpp's CPU backend rounds them for each weight type (its
 // vec_dot_type): to F16/BF16 for 16-bit weights, to 8-bit blocks of 32 for block formats.
-// Without it hearth's logits drift past the tolerances against llama.cpp's goldens. One row
-// of a block format goes to matvec, which rounds x itself on its fast integer path.
+// Without it hearth's logits drift past the tolerances against llama.cpp's goldens. Block
+// formats go to matvec_batch, which rounds each row of x itself and multiplies in integers; each
+// token's y is what matvec gives it alone, so batched decode matches single-stream decode.
 void ForwardPass::linear_rows(const Matrix& w, const float* x, int64_t n_rows, float* y) {
   const int64_t n = n_rows * w.n_cols;
   if (w.type == GgmlType::kF16 || w.type == GgmlType::kBF16) {
@@ -182,13 +184,8 @@ void ForwardPass::linear_rows(const Matrix& w, const float* x, int64_t n_rows, f
     tensor::dequantize_row(w.type, rounded_bits_.data(), rounded_.data(), n);
     x = rounded_.data();
   } else if (tensor::uses_int8_activations(w.type)) {
-    if (n_rows == 1) {
-      tensor::matvec(w.type, w.data, w.n_rows, w.n_cols, x, y, pool_);
-      return;
-    }
-    resize(rounded_, n);
-    tensor::round_activations(x, rounded_.data(), n);
-    x = rounded_.data();
+    tensor::matvec_batch(w.type, w.data, w.n_rows, w.n_cols, x, n_rows, y, pool_);
+    return;
   }
   tensor::matmul(w.type, w.data, w.n_rows, w.n_cols, x, n_rows, y, pool_);
 }

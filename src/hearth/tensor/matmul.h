@@ -1,7 +1,9 @@
 // Matrix product for prefill, Y = X W^T: W is a GGUF weight tensor (rows of n_cols elements in
 // any type dequantize_row handles, so new block formats work without new kernels), X and Y are
 // float32 rows, one per token. Tiles of weight rows are decoded to float32 scratch per thread
-// and multiplied by a register-blocked Highway kernel (matmul-inl.h). Not here: matvec (decode).
+// and multiplied by a register-blocked Highway kernel (matmul-inl.h). Not here: matvec (decode),
+// and matvec_batch, which the forward pass uses for the block formats' prefill (8-bit x, integer
+// block dot products: llama.cpp's numerics and about twice this kernel's speed).
 #pragma once
 
 #include <cstdint>

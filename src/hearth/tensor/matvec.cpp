@@ -1,6 +1,6 @@
-// matvec: checks the arguments, rounds x to 8-bit blocks for the block formats, splits the rows
-// into fixed chunks over the pool and hands each chunk to its format family's dispatched kernel;
-// and the scalar reference matvec_reference.
+// matvec and matvec_batch: check the arguments, round each x row to 8-bit blocks for the block
+// formats, split the rows into fixed chunks over the pool and hand each chunk (with every token)
+// to its format family's dispatched kernel; and the scalar reference matvec_reference.
 #include "hearth/tensor/matvec.h"
 
 #include "hearth/tensor/float16.h"
@@ -28,7 +28,7 @@ int64_t row_bytes_of(GgmlType type, int64_t n_cols) {
   return static_cast<int64_t>(*bytes);
 }
 
-// Block b of x (elements [32 b, min(32 b + 32, n))): its scale, and its codes into q.
+// Block b of x (elements [32 b, min(32 b + 32, n))): its scale, and its codes into q[0, 32).
 float quantize_activation_block(const float* x, int64_t n, int64_t b, int8_t* q) {
   const int64_t begin = b * kActivationBlock;
   const int64_t end = std::min(begin + kActivationBlock, n);
@@ -36,31 +36,48 @@ float quantize_activation_block(const float* x, int64_t n, int64_t b, int8_t* q)
   for (int64_t c = begin; c < end; ++c) max_abs = std::max(max_abs, std::fabs(x[c]));
   const float d = max_abs / 127.0f;
   const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
-  for (int64_t c = begin; c < end; ++c) q[c] = static_cast<int8_t>(std::round(x[c] * inverse));
+  for (int64_t c = begin; c < end; ++c) {
+    q[c - begin] = static_cast<int8_t>(std::round(x[c] * inverse));
+  }
   // The scale is kept in fp16, as in ggml's Q8_0 activation blocks: the same 8-bit x as
   // llama.cpp's for Q8_0/Q4_0/Q5_0 weights, which keeps the logits within its goldens' tolerance.
   return f32_from_f16(f16_from_f32(d));
 }
 
-// The calling thread's 8-bit copy of x (reused across calls: decode calls matvec hundreds of
-// times per token).
-internal::Int8Activations quantize_activations(const float* x, int64_t n) {
+// Token rows of x per quantization task when a batch is quantized over the pool (a prompt's
+// 512 rows take ~1 ms on one thread); smaller batches (decode) quantize on the caller.
+constexpr int64_t kTokensPerQuantizeTask = 16;
+
+// The calling thread's 8-bit copy of n_tokens rows of x, n elements each, n a multiple of 32
+// (every block format's block size is), reused across calls: decode calls matvec hundreds of
+// times per token.
+internal::Int8Activations quantize_activations(const float* x, int64_t n_tokens, int64_t n,
+                                               ThreadPool* pool) {
   thread_local std::vector<int8_t> q;
   thread_local std::vector<float> scales;
   const int64_t n_blocks = (n + kActivationBlock - 1) / kActivationBlock;
-  q.resize(static_cast<size_t>(n));
-  scales.assign(static_cast<size_t>(2 * (n_blocks + 8)), 0.0f);
-  float* d = scales.data();
-  float* sums = d + n_blocks + 8;
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    d[b] = quantize_activation_block(x, n, b, q.data());
-    int sum = 0;
-    for (int64_t c = b * kActivationBlock; c < std::min((b + 1) * kActivationBlock, n); ++c) {
-      sum += q[c];
-    }
-    sums[b] = d[b] * static_cast<float>(sum);
+  const int64_t scale_stride = n_blocks + 8;
+  const int64_t q_stride = (n_blocks + 7) / 8 * internal::kInterleavedChunk;
+  q.assign(static_cast<size_t>(n_tokens * q_stride), 0);
+  scales.assign(static_cast<size_t>(2 * n_tokens * scale_stride), 0.0f);
+  // Pointers, not the thread_local vectors, inside the tasks: a pool thread has its own.
+  int8_t* q_all = q.data();
+  float* d_all = scales.data();
+  float* sums_all = d_all + n_tokens * scale_stride;
+  const auto quantize_token = [&](int64_t t) {
+    internal::quantize_activation_row(x + t * n, n, q_all + t * q_stride, d_all + t * scale_stride,
+                                      sums_all + t * scale_stride);
+  };
+  const int64_t n_tasks = (n_tokens + kTokensPerQuantizeTask - 1) / kTokensPerQuantizeTask;
+  if (pool == nullptr || n_tasks <= 1) {
+    for (int64_t t = 0; t < n_tokens; ++t) quantize_token(t);
+  } else {
+    pool->run(n_tasks, [&](int64_t task, int /*thread*/) {
+      const int64_t end = std::min((task + 1) * kTokensPerQuantizeTask, n_tokens);
+      for (int64_t t = task * kTokensPerQuantizeTask; t < end; ++t) quantize_token(t);
+    });
   }
-  return {q.data(), d, sums};
+  return {q_all, d_all, sums_all, q_stride, scale_stride};
 }
 
 }  // namespace
@@ -89,19 +106,29 @@ bool uses_int8_activations(GgmlType weight_type) {
 
 void matvec(GgmlType weight_type, const void* weights, int64_t n_rows, int64_t n_cols,
             const float* x, float* y, ThreadPool* pool) {
+  matvec_batch(weight_type, weights, n_rows, n_cols, x, 1, y, pool);
+}
+
+void matvec_batch(GgmlType weight_type, const void* weights, int64_t n_rows, int64_t n_cols,
+                  const float* x, int64_t n_tokens, float* y, ThreadPool* pool) {
   const int64_t row_bytes = row_bytes_of(weight_type, n_cols);
+  if (n_rows <= 0 || n_tokens <= 0) return;
   const auto* bytes = static_cast<const uint8_t*>(weights);
   const bool int8 = uses_int8_activations(weight_type);
   internal::Int8Activations x8{};
-  if (int8 && n_rows > 0) x8 = quantize_activations(x, n_cols);
+  if (int8) x8 = quantize_activations(x, n_tokens, n_cols, pool);
   const int64_t n_tasks = (n_rows + kRowsPerTask - 1) / kRowsPerTask;
   const auto task = [&](int64_t t, int /*thread*/) {
     const int64_t begin = t * kRowsPerTask;
     const int64_t end = std::min(begin + kRowsPerTask, n_rows);
     if (int8) {
-      internal::matvec_quant_rows(weight_type, bytes, row_bytes, begin, end, n_cols, x8, y);
-    } else {
-      internal::matvec_float_rows(weight_type, bytes, row_bytes, begin, end, n_cols, x, y);
+      internal::matvec_quant_rows(weight_type, bytes, row_bytes, begin, end, n_cols, x8, n_tokens,
+                                  y, n_rows);
+      return;
+    }
+    for (int64_t token = 0; token < n_tokens; ++token) {
+      internal::matvec_float_rows(weight_type, bytes, row_bytes, begin, end, n_cols,
+                                  x + token * n_cols, y + token * n_rows);
     }
   };
   if (pool == nullptr || n_tasks <= 1) {
@@ -112,11 +139,11 @@ void matvec(GgmlType weight_type, const void* weights, int64_t n_rows, int64_t n
 }
 
 void round_activations(const float* x, float* rounded, int64_t n) {
-  std::vector<int8_t> q(static_cast<size_t>(n));
+  int8_t q[kActivationBlock];
   for (int64_t b = 0; b * kActivationBlock < n; ++b) {
-    const float d = quantize_activation_block(x, n, b, q.data());
+    const float d = quantize_activation_block(x, n, b, q);
     for (int64_t c = b * kActivationBlock; c < std::min((b + 1) * kActivationBlock, n); ++c) {
-      rounded[c] = d * static_cast<float>(q[c]);
+      rounded[c] = d * static_cast<float>(q[c - b * kActivationBlock]);
     }
   }
 }

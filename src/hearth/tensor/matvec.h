@@ -1,7 +1,9 @@
 // Matrix-vector product y = W x for decode: W is a GGUF weight tensor stored row-major in its own
 // type (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K), x and y are
-// float32. Rows are split across a thread pool in fixed chunks and each row is summed by exactly
-// one task, so y does not depend on the thread count. Not here: matmul (prefill).
+// float32; matvec_batch does it for several x at once (batched decode, and prefill with block
+// formats), reading each weight once per group of tokens. Rows are split across a thread pool in
+// fixed chunks and each row is summed by exactly one task, so y does not depend on the thread
+// count. Not here: matmul (float32 prefill).
 #pragma once
 
 #include <cstdint>
@@ -35,6 +37,15 @@ bool uses_int8_activations(GgmlType weight_type);
 // K-quant kernels use 256-element Q8_K blocks with a float scale instead: coarser than ours).
 void matvec(GgmlType weight_type, const void* weights, int64_t n_rows, int64_t n_cols,
             const float* x, float* y, ThreadPool* pool);
+
+// matvec for each of n_tokens rows of x: y[t * n_rows + r] = sum_c W[r][c] * x[t * n_cols + c],
+// and y[t * n_rows ..] is bit-identical to matvec(x + t * n_cols) whatever n_tokens, the other
+// tokens and the thread count (the same kernel and operation order; matvec is its 1-token case).
+// Block formats: every x row is rounded to 8-bit blocks once, then each decoded weight block is
+// multiplied with a group of tokens' x in integers (llama.cpp's numerics for prefill too).
+// F32/F16/BF16: one matvec per token (prefill of float weights belongs to matmul).
+void matvec_batch(GgmlType weight_type, const void* weights, int64_t n_rows, int64_t n_cols,
+                  const float* x, int64_t n_tokens, float* y, ThreadPool* pool);
 
 // x as the block-format kernels see it: in blocks of 32 (a partial last block is its own block),
 // d = max |x| / 127 and each element becomes fp16(d) * round(x / d) (half away from zero).

@@ -1,9 +1,13 @@
-// Highway kernel for matvec over every block format (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K,
-// Q6_K, Q8_K) with 8-bit activations: each chunk of up to 256 weights is decoded to byte codes
-// and per-32 scales (a format's only code: QuantFormat and Decode), then each group of 32 codes
-// is multiplied with the int8 activations in integers (Dot32: AVX2 maddubs, AVX-512 VNNI dpbusd,
-// portable Highway elsewhere) and scaled into float accumulators. Included by matvec_quant.cpp
-// once per target.
+// Highway kernels for matvec over every block format (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K,
+// Q6_K, Q8_K) with 8-bit activations, for one token or a group of tokens at once, and the
+// activation quantizer. Each chunk of up to 8 groups of 32 weights is decoded once to byte codes
+// and per-group scales (a format's only code: QuantFormat and Decode) and, on x86, transposed to
+// the activations' interleaved layout (PrepareCodes), so that for every token one multiply-add
+// instruction per 4 codes of 8 groups (AVX-512 VNNI dpbusd, AVX2 maddubs + madd) leaves each
+// group's exact integer total in its own lane (GroupDots; portable scalar code elsewhere); one
+// convert and multiply-add per chunk then scale the 8 totals into the token's float sums. Each
+// token gets the same operations in the same order whatever the other tokens, so its y does not
+// depend on them. Included by matvec_quant.cpp once per target.
 #if defined(HEARTH_TENSOR_MATVEC_QUANT_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef HEARTH_TENSOR_MATVEC_QUANT_INL_H_
 #undef HEARTH_TENSOR_MATVEC_QUANT_INL_H_
@@ -17,6 +21,7 @@
 
 #include "hearth/base/ggml_types.h"
 #include "hearth/tensor/block_formats.h"
+#include "hearth/tensor/float16.h"
 #include "hearth/tensor/k_quants.h"
 #include "hearth/tensor/matvec_kernels.h"
 #include "hwy/highway.h"
@@ -25,10 +30,12 @@ HWY_BEFORE_NAMESPACE();
 namespace hearth::tensor::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Group partial sums live in up to 8 int32 lanes (one 256-bit vector on x86: Zen 4 splits
-// 512-bit ops in two anyway, and 32 codes fill exactly one).
+// A chunk's 8 group totals, one per int32 lane (one 256-bit vector on x86: Zen 4 splits 512-bit
+// ops in two anyway, and 4 codes of 8 groups fill exactly one).
 using GroupTag = hn::CappedTag<int32_t, 8>;
 using CodeTag = hn::CappedTag<uint8_t, 32>;
+// Per-chunk vectors of 8 group values (a, b, x's scales): one vector on x86.
+using FloatTag = hn::CappedTag<float, 8>;
 
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 #define HEARTH_MATVEC_X86 1
@@ -37,10 +44,12 @@ using CodeTag = hn::CappedTag<uint8_t, 32>;
 #endif
 
 // One decoded chunk: up to 8 groups of 32 codes, group g at codes + g * code_stride; the weights
-// are a[g] * code (+ b[g] per element when the format has an offset), times the int8
-// sub_scales[2g] / [2g + 1] of the group's halves for kSubScaled formats (Q6_K). Codes are
-// unsigned (at most 63) or, for kSigned formats, int8 bit patterns.
+// are a[g] * code (+ b[g] per element when the format has an offset: its minimum, or minus a[g]
+// times its zero point), times the int8 sub_scales[2g] / [2g + 1] of the group's halves for
+// kSubScaled formats (Q6_K). Codes are unsigned (at most 63) or, for kStoredSigned formats, int8
+// bit patterns. a and b are 0 past the chunk's last group.
 struct Chunk {
+  const uint8_t* blocks;  // the chunk's first block
   const uint8_t* codes;
   int64_t code_stride;
   const int8_t* sub_scales;
@@ -63,10 +72,29 @@ struct QuantFormat {
                                          : kType == GgmlType::kQ5_K ? internal::kQ5_KBlockBytes
                                          : kType == GgmlType::kQ6_K ? internal::kQ6_KBlockBytes
                                                                     : internal::kQ8_KBlockBytes;
-  static constexpr bool kSigned =
-      kType == GgmlType::kQ8_0 || kType == GgmlType::kQ6_K || kType == GgmlType::kQ8_K;
   static constexpr bool kSubScaled = kType == GgmlType::kQ6_K;
-  static constexpr bool kHasOffset = !kSigned;
+  // Codes stored as int8 (Q8_0, Q8_K; Q6_K's as decoded). With VNNI (dpbusd takes unsigned
+  // codes) those without sub-scales are flipped to code + 128 instead (kFlipped), so no sign
+  // has to be moved onto x per token; elsewhere maddubs could saturate on them (2 * 255 * 127).
+  static constexpr bool kStoredSigned =
+      kType == GgmlType::kQ8_0 || kType == GgmlType::kQ6_K || kType == GgmlType::kQ8_K;
+#if HWY_TARGET == HWY_AVX3_DL
+  static constexpr bool kFlipped = kStoredSigned && !kSubScaled;
+#else
+  static constexpr bool kFlipped = false;
+#endif
+  static constexpr bool kSigned = kStoredSigned && !kFlipped;
+  // The weights are a * (code - kZeroPoint) (+ b): Q4_0 and Q5_0's codes are stored unsigned.
+  static constexpr float kZeroPoint = kType == GgmlType::kQ4_0   ? 8.0f
+                                      : kType == GgmlType::kQ5_0 ? 16.0f
+                                      : kFlipped                 ? 128.0f
+                                                                 : 0.0f;
+  static constexpr bool kMin = kType == GgmlType::kQ4_1 || kType == GgmlType::kQ5_1 ||
+                               kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K;
+  // x86 reads Q4_0/Q4_1 nibbles straight into the interleaved layout (PrepareNibbles).
+  static constexpr bool kDirectNibbles = kType == GgmlType::kQ4_0 || kType == GgmlType::kQ4_1;
+  // Whether b (the minimum, minus a times the zero point) is there: the chunk's offset term.
+  static constexpr bool kHasOffset = kMin || kZeroPoint != 0.0f;
 };
 
 // An fp16 value, exactly and inline (f32_from_f16 is out of line): F16C on x86; elsewhere the 15
@@ -173,24 +201,42 @@ HWY_INLINE void DecodeKScales(const uint8_t* block, Chunk& chunk) {
 #endif
 }
 
-// The 32-element formats' per-block scale and offset, read where they are used (never through
-// Chunk's arrays: a vector load of floats stored one by one would stall on store forwarding).
-template <GgmlType kType>
-HWY_INLINE void LegacyScales(const uint8_t* block, float* a, float* b) {
-  *a = LoadHalf(block);
-  if constexpr (kType == GgmlType::kQ4_1 || kType == GgmlType::kQ5_1) {
-    *b = LoadHalf(block + 2);
-  } else {
-    *b = *a * (kType == GgmlType::kQ5_0 ? -16.0f : -8.0f);
+// scales[0..8) = value, with vector stores (see LegacyScales).
+HWY_INLINE void FillScales(float value, float* scales) {
+  const FloatTag df;
+  for (size_t k = 0; k < 8; k += hn::Lanes(df)) hn::Store(hn::Set(df, value), df, scales + k);
+}
+
+// The 32-element formats' a[g] (fp16 d) and b[g] (the fp16 minimum, when kMin) of n_groups
+// blocks of kBlockBytes; zero past them. x86 converts a whole chunk's scales at once, so that the
+// vector loads of a and b are forwarded from vector stores.
+template <int64_t kBlockBytes, bool kMin>
+HWY_INLINE void LegacyScales(const uint8_t* block, int64_t n_groups, Chunk& chunk) {
+#if HEARTH_MATVEC_X86
+  if (n_groups == 8) {
+    const auto halves = [block](int64_t offset) {
+      uint16_t h[8];
+      for (int g = 0; g < 8; ++g) std::memcpy(&h[g], block + g * kBlockBytes + offset, 2);
+      return _mm_setr_epi16(h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+    };
+    _mm256_store_ps(chunk.a, _mm256_cvtph_ps(halves(0)));
+    if constexpr (kMin) _mm256_store_ps(chunk.b, _mm256_cvtph_ps(halves(2)));
+    return;
+  }
+#endif
+  for (int64_t g = 0; g < 8; ++g) {
+    chunk.a[g] = g < n_groups ? LoadHalf(block + g * kBlockBytes) : 0.0f;
+    if constexpr (kMin) chunk.b[g] = g < n_groups ? LoadHalf(block + g * kBlockBytes + 2) : 0.0f;
   }
 }
 
 // Decodes n_groups groups (32-element formats: n_groups blocks; K-quants: always one
 // super-block of 8 groups) starting at `block` into `chunk`, using `buffer` (256 bytes) for
-// codes that are not stored as bytes. The 32-element formats leave a and b to LegacyScales.
+// codes that are not stored as bytes.
 template <GgmlType kType>
 HWY_INLINE void Decode(const uint8_t* block, int64_t n_groups, uint8_t* buffer, Chunk& chunk) {
   using F = QuantFormat<kType>;
+  chunk.blocks = block;
   chunk.codes = buffer;
   chunk.code_stride = 32;
   chunk.sub_scales = nullptr;
@@ -202,10 +248,15 @@ HWY_INLINE void Decode(const uint8_t* block, int64_t n_groups, uint8_t* buffer, 
     constexpr bool kMin = kType == GgmlType::kQ4_1 || kType == GgmlType::kQ5_1;
     constexpr bool kFive = kType == GgmlType::kQ5_0 || kType == GgmlType::kQ5_1;
     constexpr int64_t kNibbles = 2 + (kMin ? 2 : 0) + (kFive ? 4 : 0);
-    for (int64_t g = 0; g < n_groups; ++g) {
+    // (x86 decodes whole chunks of Q4_0/Q4_1 in PrepareCodes instead.)
+    const bool direct = HEARTH_MATVEC_X86 && F::kDirectNibbles && n_groups == 8;
+    for (int64_t g = 0; g < n_groups && !direct; ++g) {
       const uint8_t* b = block + g * F::kBlockBytes;
       DecodeNibbles16(b + kNibbles, kFive ? b + kNibbles - 4 : nullptr, buffer + 32 * g);
     }
+  }
+  if constexpr (!F::kSuper) {
+    LegacyScales<F::kBlockBytes, F::kMin>(block, n_groups, chunk);
   } else if constexpr (kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K) {
     constexpr int64_t kQs = kType == GgmlType::kQ4_K ? 16 : 48;
     for (int pair = 0; pair < 4; ++pair)
@@ -249,136 +300,292 @@ HWY_INLINE void Decode(const uint8_t* block, int64_t n_groups, uint8_t* buffer, 
       }
     }
     chunk.sub_scales = reinterpret_cast<const int8_t*>(block + 192);
-    const float d = LoadHalf(block + 208);
-    for (int g = 0; g < 8; ++g) chunk.a[g] = d;
+    FillScales(LoadHalf(block + 208), chunk.a);
   } else {
     static_assert(kType == GgmlType::kQ8_K);
     chunk.codes = block + 4;
     float d;
     std::memcpy(&d, block, sizeof(d));
-    for (int g = 0; g < 8; ++g) chunk.a[g] = d;
+    FillScales(d, chunk.a);
+  }
+  if constexpr (!F::kMin && F::kHasOffset) {
+    const FloatTag df;
+    for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
+      hn::Store(hn::Mul(hn::Set(df, -F::kZeroPoint), hn::Load(df, chunk.a + k)), df, chunk.b + k);
+    }
   }
 }
 
 #if HEARTH_MATVEC_X86
-// x86: codes (unsigned, or signed moved to |c| with c's sign put on x) times int8 x in pairs to
-// int16 (maddubs; no saturation: |c| <= 128 and |x| <= 127, or c <= 63), then pairs to int32
-// times the sub-scales (madd). With VNNI and no sub-scales, one dpbusd does both steps.
-template <bool kSigned, bool kSubScaled>
-HWY_INLINE hn::Vec<GroupTag> Dot32(GroupTag, const uint8_t* codes, const int8_t* x,
-                                   const int8_t* sub_scales) {
-  __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes));
-  __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
-  if constexpr (kSigned) {
-    q = _mm256_sign_epi8(q, c);
-    c = _mm256_abs_epi8(c);
+// x86: a chunk's codes transposed to x's interleaved layout (matvec_kernels.h): vector k holds
+// codes 4k..4k+3 of group j in 32-bit lane j, so that each multiply-add instruction sums into
+// its group's lane. Unsigned codes (as decoded, or flipped to code + 128) are used as they are;
+// signed ones as |c| with c's sign put on x (maddubs takes unsigned times signed bytes).
+struct PreparedCodes {
+  __m256i magnitudes[8];
+  __m256i signs[8];  // kSigned: the codes themselves
+  // kSubScaled: group j's sub-scales for its codes 0-15 and 16-31, in lane j as int32 (VNNI) or
+  // in both int16 halves of lane j (madd).
+  __m256i sub_scales[2];
+};
+
+// Q4_0/Q4_1, straight from 8 whole blocks: word w of block j's 16 nibble bytes holds codes
+// 4w..4w+3 (low nibbles) and 16+4w.. (high nibbles), so a 4x4 word transpose within 128-bit
+// halves (blocks 0-3 low, 4-7 high) gives vectors w and w + 4.
+template <class F>
+HWY_INLINE void PrepareNibbles(const uint8_t* blocks, PreparedCodes& out) {
+  constexpr int64_t kNibbles = F::kBlockBytes - 16;
+  __m256i r[4];
+  for (int j = 0; j < 4; ++j) {
+    const auto load = [&](int block) {
+      return _mm_loadu_si128(
+          reinterpret_cast<const __m128i*>(blocks + block * F::kBlockBytes + kNibbles));
+    };
+    r[j] = _mm256_set_m128i(load(j + 4), load(j));
   }
-  if constexpr (kSubScaled) {
-    // Lanes 0-7 (codes 0-15) by sub_scales[0], lanes 8-15 by sub_scales[1], as int16.
-    int16_t pair;
-    std::memcpy(&pair, sub_scales, sizeof(pair));
-    const __m128i spread = _mm_shuffle_epi8(
-        _mm_cvtsi32_si128(pair), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
-    return hn::Vec<GroupTag>{
-        _mm256_madd_epi16(_mm256_maddubs_epi16(c, q), _mm256_cvtepi8_epi16(spread))};
-  } else {
-    (void)sub_scales;
+  const __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]);
+  const __m256i t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+  const __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]);
+  const __m256i t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+  const __m256i words[4] = {_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2),
+                            _mm256_unpacklo_epi64(t1, t3), _mm256_unpackhi_epi64(t1, t3)};
+  const __m256i mask = _mm256_set1_epi8(0x0f);
+  for (int w = 0; w < 4; ++w) {
+    out.magnitudes[w] = _mm256_and_si256(words[w], mask);
+    out.magnitudes[w + 4] = _mm256_and_si256(_mm256_srli_epi16(words[w], 4), mask);
+  }
+}
+
+template <class F>
+HWY_INLINE void PrepareCodes(const Chunk& chunk, int64_t n_groups, PreparedCodes& out) {
+  if constexpr (F::kDirectNibbles) {
+    if (n_groups == 8) return PrepareNibbles<F>(chunk.blocks, out);
+  }
+  __m256i r[8];
+  for (int g = 0; g < 8; ++g) {
+    r[g] = g < n_groups ? _mm256_loadu_si256(
+                              reinterpret_cast<const __m256i*>(chunk.codes + g * chunk.code_stride))
+                        : _mm256_setzero_si256();
+  }
+  // 8x8 transpose of 32-bit words: pairs, then quads within 128-bit halves, then halves.
+  __m256i t[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  __m256i u[8];
+  for (int i = 0; i < 2; ++i) {
+    u[4 * i] = _mm256_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm256_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm256_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm256_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int k = 0; k < 4; ++k) {
+    __m256i low = _mm256_permute2x128_si256(u[k], u[k + 4], 0x20);
+    __m256i high = _mm256_permute2x128_si256(u[k], u[k + 4], 0x31);
+    if constexpr (F::kFlipped) {
+      low = _mm256_xor_si256(low, _mm256_set1_epi8(static_cast<char>(0x80)));
+      high = _mm256_xor_si256(high, _mm256_set1_epi8(static_cast<char>(0x80)));
+    }
+    out.magnitudes[k] = low;
+    out.magnitudes[k + 4] = high;
+  }
+  if constexpr (F::kSigned) {
+    for (int k = 0; k < 8; ++k) {
+      out.signs[k] = out.magnitudes[k];
+      out.magnitudes[k] = _mm256_abs_epi8(out.magnitudes[k]);
+    }
+  }
+  if constexpr (F::kSubScaled) {
+    // Byte 2j + half of the 16 sub-scales for each group j (twice for madd), widened.
+    const __m128i scales = _mm_loadu_si128(reinterpret_cast<const __m128i*>(chunk.sub_scales));
+    for (int half = 0; half < 2; ++half) {
+      const char h = static_cast<char>(half);
+#if HWY_TARGET == HWY_AVX3_DL
+      const __m128i pick = _mm_setr_epi8(h, 2 + h, 4 + h, 6 + h, 8 + h, 10 + h, 12 + h, 14 + h, 0,
+                                         0, 0, 0, 0, 0, 0, 0);
+      out.sub_scales[half] = _mm256_cvtepi8_epi32(_mm_shuffle_epi8(scales, pick));
+#else
+      const __m128i pick = _mm_setr_epi8(h, h, 2 + h, 2 + h, 4 + h, 4 + h, 6 + h, 6 + h, 8 + h,
+                                         8 + h, 10 + h, 10 + h, 12 + h, 12 + h, 14 + h, 14 + h);
+      out.sub_scales[half] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick));
+#endif
+    }
+  }
+}
+
+// totals[j] = group j's integer dot product with x (this token's interleaved chunk), times the
+// sub-scales for Q6_K. maddubs multiplies bytes in pairs to int16 (no saturation: |c| <= 128 and
+// |x| <= 127, or c <= 63) and madd sums pairs to int32; with VNNI and no sub-scales, one dpbusd
+// does both.
+template <class F>
+HWY_INLINE void GroupDots(const PreparedCodes& codes, const int8_t* x, int32_t* totals) {
+  // sum[k % 4] (four short dependency chains), or (VNNI with sub-scales) sum[k / 4]: codes 0-15
+  // and 16-31.
+  __m256i sum[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256()};
+  for (int k = 0; k < 8; ++k) {
+    const __m256i c = codes.magnitudes[k];
 #if HWY_TARGET == HWY_AVX3_DL
     // The EVEX (AVX512-VNNI) encoding spelled out: Highway 1.0.3's AVX3_DL target also enables
     // AVX-VNNI, so GCC would pick the VEX form of _mm256_dpbusd_epi32, which AVX-512 CPUs
     // without AVX-VNNI (Zen 4, Ice Lake) reject as an illegal instruction.
-    __m256i sum = _mm256_setzero_si256();
-    asm("%{evex%} vpdpbusd %[q], %[c], %[sum]" : [sum] "+v"(sum) : [c] "v"(c), [q] "v"(q));
-    return hn::Vec<GroupTag>{sum};
+    if constexpr (F::kSubScaled) {
+      const __m256i q = _mm256_sign_epi8(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * k)), codes.signs[k]);
+      asm("%{evex%} vpdpbusd %[q], %[c], %[sum]" : [sum] "+v"(sum[k / 4]) : [c] "v"(c), [q] "v"(q));
+    } else {
+      // Unsigned codes here (kFlipped), so x is read by the instruction itself.
+      static_assert(!F::kSigned);
+      asm("%{evex%} vpdpbusd %[q], %[c], %[sum]"
+          : [sum] "+v"(sum[k % 4])
+          : [c] "v"(c), [q] "m"(*reinterpret_cast<const __m256i*>(x + 32 * k)));
+    }
 #else
-    return hn::Vec<GroupTag>{_mm256_madd_epi16(_mm256_maddubs_epi16(c, q), _mm256_set1_epi16(1))};
+    __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * k));
+    if constexpr (F::kSigned) q = _mm256_sign_epi8(q, codes.signs[k]);
+    const __m256i pair_scales = F::kSubScaled ? codes.sub_scales[k / 4] : _mm256_set1_epi16(1);
+    sum[k % 4] =
+        _mm256_add_epi32(sum[k % 4], _mm256_madd_epi16(_mm256_maddubs_epi16(c, q), pair_scales));
 #endif
   }
+#if HWY_TARGET == HWY_AVX3_DL
+  if constexpr (F::kSubScaled) {
+    sum[0] = _mm256_mullo_epi32(sum[0], codes.sub_scales[0]);
+    sum[1] = _mm256_mullo_epi32(sum[1], codes.sub_scales[1]);
+  }
+#endif
+  _mm256_store_si256(
+      reinterpret_cast<__m256i*>(totals),
+      _mm256_add_epi32(_mm256_add_epi32(sum[0], sum[1]), _mm256_add_epi32(sum[2], sum[3])));
 }
 #else
-// Portable: widen both to int32 and multiply, Lanes(di) <= 8 codes at a time (so a step never
-// straddles the two halves of sub-scales).
-template <bool kSigned, bool kSubScaled>
-HWY_INLINE hn::Vec<GroupTag> Dot32(GroupTag di, const uint8_t* codes, const int8_t* x,
-                                   const int8_t* sub_scales) {
-  const hn::Rebind<int8_t, GroupTag> di8;
-  const hn::Rebind<uint8_t, GroupTag> du8;
-  auto sum = hn::Zero(di);
-  for (size_t j = 0; j < 32; j += hn::Lanes(di)) {
-    const auto c =
-        kSigned ? hn::PromoteTo(di, hn::LoadU(di8, reinterpret_cast<const int8_t*>(codes) + j))
-                : hn::PromoteTo(di, hn::LoadU(du8, codes + j));
-    auto product = hn::Mul(c, hn::PromoteTo(di, hn::LoadU(di8, x + j)));
-    if constexpr (kSubScaled) product = hn::Mul(product, hn::Set(di, sub_scales[j / 16]));
-    sum = hn::Add(sum, product);
+// Portable: the codes stay where Decode put them, and x is read through the interleaving.
+struct PreparedCodes {
+  const Chunk* chunk;
+  int64_t n_groups;
+};
+
+template <class F>
+HWY_INLINE void PrepareCodes(const Chunk& chunk, int64_t n_groups, PreparedCodes& out) {
+  out = {&chunk, n_groups};
+}
+
+template <class F>
+HWY_INLINE void GroupDots(const PreparedCodes& codes, const int8_t* x, int32_t* totals) {
+  const Chunk& chunk = *codes.chunk;
+  for (int64_t j = 0; j < 8; ++j) {
+    int32_t total = 0;
+    for (int64_t e = 0; j < codes.n_groups && e < 32; ++e) {
+      const uint8_t byte = chunk.codes[j * chunk.code_stride + e];
+      const int32_t c = F::kSigned ? static_cast<int8_t>(byte) : static_cast<int32_t>(byte);
+      const int32_t product = c * x[32 * (e / 4) + 4 * j + e % 4];
+      total += F::kSubScaled ? product * chunk.sub_scales[2 * j + e / 16] : product;
+    }
+    totals[j] = total;
   }
-  return sum;
 }
 #endif
 
+// One token's row of x (n elements, a multiple of 32) to 8-bit blocks exactly as matvec.h's
+// round_activations (the same float operations): d = max |x| / 127 per block, codes round(x / d)
+// half away from zero into q in the interleaved layout (matvec_kernels.h), d kept as fp16, and
+// sums = d * (sum of the block's codes).
+void QuantizeActivationRow(const float* x, int64_t n, int8_t* q, float* d, float* sums) {
+  const FloatTag df;
+  const hn::RebindToSigned<FloatTag> di;
+  const hn::Rebind<int8_t, FloatTag> d8;
+  const size_t lanes = hn::Lanes(df);
+  HWY_ALIGN int8_t codes[32];
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const float* xb = x + 32 * b;
+    auto max_abs = hn::Zero(df);
+    for (size_t i = 0; i < 32; i += lanes) {
+      max_abs = hn::Max(max_abs, hn::Abs(hn::LoadU(df, xb + i)));
+    }
+    const float scale = hn::GetLane(hn::MaxOfLanes(df, max_abs)) / 127.0f;
+    const auto inverse = hn::Set(df, scale != 0.0f ? 1.0f / scale : 0.0f);
+    auto sum = hn::Zero(di);
+    for (size_t i = 0; i < 32; i += lanes) {
+      const auto v = hn::Mul(hn::LoadU(df, xb + i), inverse);
+      // std::round's half away from zero (Round goes to even); v - Trunc(v) is exact.
+      const auto truncated = hn::Trunc(v);
+      const auto away = hn::Ge(hn::Abs(hn::Sub(v, truncated)), hn::Set(df, 0.5f));
+      const auto code = hn::ConvertTo(
+          di,
+          hn::IfThenElse(away, hn::Add(truncated, hn::CopySign(hn::Set(df, 1.0f), v)), truncated));
+      sum = hn::Add(sum, code);
+      hn::StoreU(hn::DemoteTo(d8, code), d8, codes + i);
+    }
+    d[b] = f32_from_f16(f16_from_f32(scale));
+    sums[b] = d[b] * static_cast<float>(hn::GetLane(hn::SumOfLanes(di, sum)));
+    int8_t* chunk = q + b / 8 * internal::kInterleavedChunk + b % 8 * 4;
+    for (int k = 0; k < 8; ++k) std::memcpy(chunk + 32 * k, codes + 4 * k, 4);
+  }
+}
+
+// Tokens per QuantRows pass: each decoded chunk serves up to this many tokens, as many as the
+// codes (8 vectors) and the token sums fit in the registers with (32 on AVX-512, 16 on AVX2).
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+constexpr int64_t kTokenGroup = 8;
+#else
+constexpr int64_t kTokenGroup = 4;
+#endif
+
+// y[t * y_stride + r] for rows [row_begin, row_end) and tokens t < n_tokens <= kTokenGroup of x
+// (token t's codes at x.q + t * x.q_stride, ...). Rows are the inner loop: the tokens' x stays
+// in L1 while the task's rows come from L2. Per chunk, each token adds its groups' integer
+// totals times a * (x's scales), and its offsets b times (x's block sums), into one float vector
+// of its own: the same operations whatever n_tokens, so a token's y does not depend on the
+// others.
 template <GgmlType kType>
 void QuantRows(const uint8_t* weights, int64_t row_bytes, int64_t row_begin, int64_t row_end,
-               int64_t n_cols, const internal::Int8Activations& x, float* y) {
+               int64_t n_cols, const internal::Int8Activations& x, int64_t n_tokens, float* y,
+               int64_t y_stride) {
   using F = QuantFormat<kType>;
   const GroupTag di;
-  const hn::Rebind<float, GroupTag> df;
+  const FloatTag df;
   const int64_t n_groups = n_cols / 32;
   HWY_ALIGN uint8_t buffer[internal::kQkK];
-  const hn::CappedTag<float, 8> d8;
+  HWY_ALIGN int32_t totals[8];
   for (int64_t r = row_begin; r < row_end; ++r) {
     const uint8_t* row = weights + r * row_bytes;
-    auto total = hn::Zero(df);
-    auto k_offsets = hn::Zero(d8);
-    float offset = 0.0f;
+    hn::Vec<FloatTag> sums[kTokenGroup];
+    for (int64_t t = 0; t < n_tokens; ++t) sums[t] = hn::Zero(df);
     for (int64_t g0 = 0; g0 < n_groups; g0 += 8) {
       const int64_t count = std::min<int64_t>(8, n_groups - g0);
-      const uint8_t* first = row + g0 * 32 / F::kBlockElements * F::kBlockBytes;
       Chunk chunk;
-      Decode<kType>(first, count, buffer, chunk);
-      const int8_t* xq = x.q + g0 * 32;
-      const float* xd = x.d + g0;
-      const float* xsums = x.sums + g0;
-      // Chunk-local sums (two of each, for even and odd groups) keep every dependency chain
-      // short: a float add per group in one chain would cost more than the group's work.
-      auto sum0 = hn::Zero(df);
-      auto sum1 = hn::Zero(df);
-      float offset0 = 0.0f;
-      float offset1 = 0.0f;
-      // sum + the group's integer dot product, scaled by the weights' and x's scales; the
-      // 32-element formats' offset term (b times the sum of x over the group) goes to `off`.
-      const auto add_group = [&](int64_t g, hn::Vec<decltype(df)> sum, float& off) {
-        float a = 0.0f;
-        if constexpr (kType == GgmlType::kQ8_0) {
-          a = LoadHalf(first + g * F::kBlockBytes);
-        } else if constexpr (F::kSuper) {
-          a = chunk.a[g];
-        } else {
-          float b;
-          LegacyScales<kType>(first + g * F::kBlockBytes, &a, &b);
-          off += b * xsums[g];
-        }
-        const auto dot =
-            Dot32<F::kSigned, F::kSubScaled>(di, chunk.codes + g * chunk.code_stride, xq + 32 * g,
-                                             F::kSubScaled ? chunk.sub_scales + 2 * g : nullptr);
-        return hn::MulAdd(hn::ConvertTo(df, dot), hn::Set(df, a * xd[g]), sum);
-      };
-      int64_t g = 0;
-      for (; g + 2 <= count; g += 2) {
-        sum0 = add_group(g, sum0, offset0);
-        sum1 = add_group(g + 1, sum1, offset1);
-      }
-      if (g < count) sum0 = add_group(g, sum0, offset0);
-      total = hn::Add(total, hn::Add(sum0, sum1));
-      offset += offset0 + offset1;
-      if constexpr (F::kSuper && F::kHasOffset) {
-        // Q4_K/Q5_K: b was stored as a vector, so it is read back as one.
-        for (size_t k = 0; k < 8; k += hn::Lanes(d8)) {
-          k_offsets = hn::MulAdd(hn::Load(d8, chunk.b + k), hn::LoadU(d8, xsums + k), k_offsets);
+      Decode<kType>(row + g0 * 32 / F::kBlockElements * F::kBlockBytes, count, buffer, chunk);
+      PreparedCodes codes;
+      PrepareCodes<F>(chunk, count, codes);
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        GroupDots<F>(codes, x.q + t * x.q_stride + 32 * g0, totals);
+        // x's scales and block sums have 8 zero entries past the last block.
+        const float* xd = x.d + t * x.scale_stride + g0;
+        const float* xsums = x.sums + t * x.scale_stride + g0;
+        for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
+          const auto scale = hn::Mul(hn::Load(df, chunk.a + k), hn::LoadU(df, xd + k));
+          sums[t] = hn::MulAdd(hn::ConvertTo(df, hn::Load(di, totals + k)), scale, sums[t]);
+          if constexpr (F::kHasOffset) {
+            sums[t] = hn::MulAdd(hn::Load(df, chunk.b + k), hn::LoadU(df, xsums + k), sums[t]);
+          }
         }
       }
     }
-    y[r] = hn::GetLane(hn::SumOfLanes(df, total)) + hn::GetLane(hn::SumOfLanes(d8, k_offsets)) +
-           offset;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      y[t * y_stride + r] = hn::GetLane(hn::SumOfLanes(df, sums[t]));
+    }
+  }
+}
+
+// Every token of x, kTokenGroup at a time.
+template <GgmlType kType>
+void QuantRowsAllTokens(const uint8_t* weights, int64_t row_bytes, int64_t row_begin,
+                        int64_t row_end, int64_t n_cols, const internal::Int8Activations& x,
+                        int64_t n_tokens, float* y, int64_t y_stride) {
+  for (int64_t t = 0; t < n_tokens; t += kTokenGroup) {
+    QuantRows<kType>(weights, row_bytes, row_begin, row_end, n_cols, x.token(t),
+                     std::min(kTokenGroup, n_tokens - t), y + t * y_stride, y_stride);
   }
 }
 

@@ -1,6 +1,6 @@
-// The block-format matvec kernel compiled once per Highway target (matvec_quant-inl.h), and its
-// dispatching entry point matvec_quant_rows (matvec_kernels.h). Built with HWY_WANT_AVX3_DL
-// (tensor/CMakeLists.txt) so that AVX-512 CPUs with VNNI get the dpbusd target.
+// The block-format matvec kernel and the activation quantizer compiled once per Highway target
+// (matvec_quant-inl.h), and their dispatching entry points (matvec_kernels.h). Built with
+// HWY_WANT_AVX3_DL (tensor/CMakeLists.txt) so that AVX-512 CPUs with VNNI get the dpbusd target.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "hearth/tensor/matvec_quant.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -13,11 +13,12 @@ namespace hearth::tensor::HWY_NAMESPACE {
 
 void MatvecQuantRows(GgmlType type, const uint8_t* weights, int64_t row_bytes, int64_t row_begin,
                      int64_t row_end, int64_t n_cols, const internal::Int8Activations& x,
-                     float* y) {
+                     int64_t n_tokens, float* y, int64_t y_stride) {
   switch (type) {
-#define HEARTH_QUANT_ROWS(kType) \
-  case kType:                    \
-    return QuantRows<kType>(weights, row_bytes, row_begin, row_end, n_cols, x, y);
+#define HEARTH_QUANT_ROWS(kType)                                                                  \
+  case kType:                                                                                     \
+    return QuantRowsAllTokens<kType>(weights, row_bytes, row_begin, row_end, n_cols, x, n_tokens, \
+                                     y, y_stride);
     HEARTH_QUANT_ROWS(GgmlType::kQ8_0)
     HEARTH_QUANT_ROWS(GgmlType::kQ4_0)
     HEARTH_QUANT_ROWS(GgmlType::kQ4_1)
@@ -41,12 +42,19 @@ HWY_AFTER_NAMESPACE();
 
 namespace hearth::tensor {
 HWY_EXPORT(MatvecQuantRows);
+HWY_EXPORT(QuantizeActivationRow);
 
 namespace internal {
 
+void quantize_activation_row(const float* x, int64_t n, int8_t* q, float* d, float* sums) {
+  HWY_DYNAMIC_DISPATCH(QuantizeActivationRow)(x, n, q, d, sums);
+}
+
 void matvec_quant_rows(GgmlType type, const uint8_t* weights, int64_t row_bytes, int64_t row_begin,
-                       int64_t row_end, int64_t n_cols, const Int8Activations& x, float* y) {
-  HWY_DYNAMIC_DISPATCH(MatvecQuantRows)(type, weights, row_bytes, row_begin, row_end, n_cols, x, y);
+                       int64_t row_end, int64_t n_cols, const Int8Activations& x, int64_t n_tokens,
+                       float* y, int64_t y_stride) {
+  HWY_DYNAMIC_DISPATCH(MatvecQuantRows)
+  (type, weights, row_bytes, row_begin, row_end, n_cols, x, n_tokens, y, y_stride);
 }
 
 }  // namespace internal

@@ -1,8 +1,9 @@
 // Tests of matvec: on every Highway target compiled in and supported by this CPU (AVX3_DL, the
 // VNNI target, included), each weight type against matvec_reference over odd shapes (tails, zero
-// sizes, tiny fp16 scales, all-zero x blocks) with x and y off vector alignment; the block
-// formats also against the float-x product within the activation-rounding bound; and
-// bit-identical y whatever the thread count.
+// sizes, tiny fp16 scales, all-zero x blocks, x blocks of exact rounding ties) with x and y off
+// vector alignment; the block formats also against the float-x product within the
+// activation-rounding bound; bit-identical y whatever the thread count; and matvec_batch
+// bit-identical to matvec token by token.
 #include "hearth/tensor/matvec.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "hearth/tensor/quantize.h"
+#include "hearth/tensor/test_targets.h"
 #include "hwy/highway.h"
 #include "hwy/targets.h"
 
@@ -124,9 +126,13 @@ void check_against_reference(GgmlType type, const std::string& target) {
       const Weights w = make_weights(type, n_rows, n_cols, rng);
       std::vector<float> x_buffer(static_cast<size_t>(n_cols) + 1);
       for (float& v : x_buffer) v = normal(rng);
-      // An all-zero activation block (scale 0) and a tiny one.
+      // An all-zero activation block (scale 0), a tiny one, and one of exact ties: its scale is
+      // 127 / 127 = 1, so +-(k + 0.5) must round away from zero as std::round does.
       for (int64_t c = 32; c < std::min<int64_t>(64, n_cols); ++c) x_buffer[1 + c] = 0.0f;
       for (int64_t c = 64; c < std::min<int64_t>(96, n_cols); ++c) x_buffer[1 + c] *= 1e-30f;
+      for (int64_t c = 96; c < std::min<int64_t>(128, n_cols); ++c) {
+        x_buffer[1 + c] = c == 96 ? 127.0f : static_cast<float>(c % 2 ? -1 : 1) * (c - 96.5f);
+      }
       const float* x = x_buffer.data() + 1;
       std::vector<float> y_buffer(static_cast<size_t>(n_rows) + 3, -1.0f);
       float* y = y_buffer.data() + 3;
@@ -180,6 +186,78 @@ TEST_P(MatvecTest, SameResultForAnyThreadCount) {
     ThreadPool pool(threads);
     std::vector<float> y(static_cast<size_t>(n_rows));
     matvec(type, w.data(), n_rows, n_cols, x.data(), y.data(), &pool);
+    EXPECT_EQ(std::memcmp(y.data(), alone.data(), y.size() * sizeof(float)), 0)
+        << threads << " threads";
+  }
+}
+
+// matvec_batch against matvec one token at a time, bit for bit: token counts 1..17 (groups of
+// tokens and the tokens left over), each batch a different window of 17 rows of x so a token
+// sits at every position of a group, with an all-zero and a tiny activation block.
+void check_batch_against_matvec(GgmlType type, const std::string& target) {
+  std::mt19937 rng(4321);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t block = block_size_of(type);
+  std::vector<int64_t> col_counts;
+  if (block == 256) {
+    col_counts = {256, 768};
+  } else if (uses_int8_activations(type)) {
+    col_counts = {32, 96, 288, 544};  // one group, a partial chunk, chunk + tail, two + tail
+  } else {
+    col_counts = {1, 33, 100};
+  }
+  constexpr int64_t kMaxTokens = 17;
+  for (const int64_t n_cols : col_counts) {
+    for (const int64_t n_rows : {1, 17, 33}) {
+      const Weights w = make_weights(type, n_rows, n_cols, rng);
+      std::vector<float> x(static_cast<size_t>(kMaxTokens * n_cols));
+      for (float& v : x) v = normal(rng);
+      for (int64_t c = 32; c < std::min<int64_t>(64, n_cols); ++c) x[c] = 0.0f;
+      for (int64_t c = 64; c < std::min<int64_t>(96, n_cols); ++c) x[n_cols + c] *= 1e-30f;
+      std::vector<float> alone(static_cast<size_t>(kMaxTokens * n_rows));
+      for (int64_t t = 0; t < kMaxTokens; ++t) {
+        matvec(type, w.data(), n_rows, n_cols, x.data() + t * n_cols, alone.data() + t * n_rows,
+               nullptr);
+      }
+      for (int64_t n_tokens = 1; n_tokens <= kMaxTokens; ++n_tokens) {
+        SCOPED_TRACE(target + " " + std::to_string(n_rows) + "x" + std::to_string(n_cols) + ", " +
+                     std::to_string(n_tokens) + " tokens");
+        const int64_t first = kMaxTokens - n_tokens;
+        std::vector<float> y(static_cast<size_t>(n_tokens * n_rows), -1.0f);
+        matvec_batch(type, w.data(), n_rows, n_cols, x.data() + first * n_cols, n_tokens, y.data(),
+                     nullptr);
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          ASSERT_EQ(std::memcmp(y.data() + t * n_rows, alone.data() + (first + t) * n_rows,
+                                static_cast<size_t>(n_rows) * sizeof(float)),
+                    0)
+              << "token " << t;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(MatvecTest, BatchEqualsMatvecPerTokenOnEveryTarget) {
+  for_each_target(
+      [](const std::string& target) { check_batch_against_matvec(GetParam(), target); });
+}
+
+TEST_P(MatvecTest, BatchSameResultForAnyThreadCount) {
+  const GgmlType type = GetParam();
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t n_rows = 301;
+  const int64_t n_cols = 512;
+  const int64_t n_tokens = 37;  // quantized over the pool in more than one task
+  const Weights w = make_weights(type, n_rows, n_cols, rng);
+  std::vector<float> x(static_cast<size_t>(n_tokens * n_cols));
+  for (float& v : x) v = normal(rng);
+  std::vector<float> alone(static_cast<size_t>(n_tokens * n_rows));
+  matvec_batch(type, w.data(), n_rows, n_cols, x.data(), n_tokens, alone.data(), nullptr);
+  for (const int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    std::vector<float> y(alone.size());
+    matvec_batch(type, w.data(), n_rows, n_cols, x.data(), n_tokens, y.data(), &pool);
     EXPECT_EQ(std::memcmp(y.data(), alone.data(), y.size() * sizeof(float)), 0)
         << threads << " threads";
   }
