@@ -5,7 +5,8 @@
 # medians, ratios, and the decode ceiling (read bandwidth measured by hearth bench in the same
 # run / bytes of weights per token). Usage: compare_llamacpp.sh [BUILD_DIR] (a Release build).
 # Env: THREADS (2), N_PROMPT (512), N_GEN (128), REPS (3), MODELS (default list below, as
-# arch:preset:type), WORK (BUILD_DIR/compare-llamacpp).
+# arch:preset:type[:layers], the optional layer count keeping the first layers of a shape too
+# big for the machine), WORK (BUILD_DIR/compare-llamacpp).
 set -euo pipefail
 
 source_dir="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,25 +29,31 @@ cp "$source_dir/bench/llama_cpp_speed.mjs" "$work/node/"
 results="$work/results.jsonl"
 : > "$results"
 for spec in $models; do
-  IFS=: read -r arch preset type <<<"$spec"
+  IFS=: read -r arch preset type layers <<<"$spec"
+  layer_flags=()
+  name="$preset"
+  if [ -n "$layers" ]; then
+    layer_flags=(--layers "$layers")
+    name="$preset-${layers}l"
+  fi
   vocab="$source_dir/data/vocab/qwen3/tokenizer.json"
   # Llama presets get Llama 3's vocabulary (its output head size) when testdata has it.
   llama3_vocab="${HEARTH_TESTDATA:-$source_dir/../shared/testdata}/tokenizers/llama3_1/tokenizer.json"
   [ "$arch" = llama ] && [ -f "$llama3_vocab" ] && vocab="$llama3_vocab"
-  file="$work/models/$preset-$type.gguf"
+  file="$work/models/$name-$type.gguf"
   if [ ! -f "$file" ]; then
     case "$type" in
       q4_k_m|q5_k_m|q6_k)  # K-quant mixes come from an f16 file through `hearth quantize`
-        f16="$work/models/$preset-f16.gguf"
-        [ -f "$f16" ] || "$hearth" synth --arch "$arch" --preset "$preset" --type f16 --vocab "$vocab" -o "$f16" >/dev/null
+        f16="$work/models/$name-f16.gguf"
+        [ -f "$f16" ] || "$hearth" synth --arch "$arch" --preset "$preset" "${layer_flags[@]}" --type f16 --vocab "$vocab" -o "$f16" >/dev/null
         "$hearth" quantize "$f16" "$file" "$type" >/dev/null ;;
-      *) "$hearth" synth --arch "$arch" --preset "$preset" --type "$type" --vocab "$vocab" -o "$file" >/dev/null ;;
+      *) "$hearth" synth --arch "$arch" --preset "$preset" "${layer_flags[@]}" --type "$type" --vocab "$vocab" -o "$file" >/dev/null ;;
     esac
   fi
-  echo "== $preset $type" >&2
+  echo "== $name $type" >&2
   hearth_json="$("$hearth" bench -m "$file" -t "$threads" -p "$n_prompt" -n "$n_gen" -r "$reps" --json 2>/dev/null)"
   llama_json="$(cd "$work/node" && node llama_cpp_speed.mjs "$file" "$threads" "$n_prompt" "$n_gen" "$reps")"
-  python3 - "$preset" "$type" "$hearth_json" "$llama_json" >>"$results" <<'PY'
+  python3 - "$name" "$type" "$hearth_json" "$llama_json" >>"$results" <<'PY'
 import json, statistics, sys
 preset, type_, hearth, llama = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
 row = {"model": preset, "type": type_, "ceiling": hearth["decode_ceiling_tokens_per_s"],
