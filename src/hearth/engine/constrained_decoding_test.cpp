@@ -8,6 +8,10 @@
 // sample tests), and every tool-call output must parse with the family's parser in the chat
 // module into calls whose arguments validate.
 //
+// A tiny Llama whose vocabulary has tool-call markers as control tokens (Gemma 4's, Mistral's,
+// Kimi K2's, DeepSeek V3's) checks the whole path of a control-token marker: the grammar makes the
+// model emit the token, the scheduler renders it under the constraint, the parser reads it.
+//
 // Every schema and tool here has bounded outputs, and each request may generate
 // Grammar::max_bytes() + 1 tokens (a token adds at least one byte): the grammar always closes
 // within the cap, so every request must stop at an end token, never at the cap.
@@ -18,6 +22,7 @@
 
 #include "hearth/chat/output_parser.h"
 #include "hearth/engine/scheduler.h"
+#include "hearth/model/synth.h"
 #include "hearth/sample/grammar_test_support.h"
 #include "hearth/sample/json_schema.h"
 #include "hearth/sample/tool_call_grammar.h"
@@ -268,6 +273,95 @@ TEST(ConstrainedDecoding, ToolCallsEveryFamilyTinyLlama) {
 
 TEST(ConstrainedDecoding, ToolCallsQwenFamiliesTinyQwen3) {
   check_tool_calls("models/tiny-qwen3-f16.gguf", {"hermes", "qwen3_coder"}, seeds(50));
+}
+
+// Writes the tiny Llama with the last ids of its vocabulary turned into `markers`, as control
+// tokens; the path of the file, or empty on failure (with a test failure).
+std::filesystem::path model_with_control_markers(const std::filesystem::path& base,
+                                                 const std::vector<std::string>& markers) {
+  auto vocab = model::load_synth_vocab(base);
+  EXPECT_TRUE(vocab.ok()) << vocab.error().message();
+  if (!vocab.ok()) return {};
+  gguf::Array pieces = *vocab->get_array("tokenizer.ggml.tokens").value();
+  gguf::Array types = *vocab->get_array("tokenizer.ggml.token_type").value();
+  for (size_t i = 0; i < markers.size(); ++i) {
+    const size_t id = pieces.items.size() - 1 - i;
+    pieces.items[id].storage = markers[i];
+    types.items[id].storage = int32_t{3};  // control
+  }
+  vocab->set("tokenizer.ggml.tokens", gguf::Value{std::move(pieces)});
+  vocab->set("tokenizer.ggml.token_type", gguf::Value{std::move(types)});
+  auto config = model::synth_preset("llama", "tiny");
+  EXPECT_TRUE(config.ok()) << config.error().message();
+  if (!config.ok()) return {};
+  auto plan = model::plan_synth(*config, GgmlType::kF16, *vocab, 8);
+  EXPECT_TRUE(plan.ok()) << plan.error().message();
+  if (!plan.ok()) return {};
+  const auto path = hearth::testing::temp_path("markers.gguf");
+  const Status written = model::write_synth(*plan, path, {}, 2);
+  EXPECT_TRUE(written.ok()) << written.error().message();
+  return written.ok() ? path : std::filesystem::path();
+}
+
+TEST(ConstrainedDecoding, ControlTokenMarkersTinyLlama) {
+  HEARTH_REQUIRE_TESTDATA(base, "models/tiny-llama-f32.gguf");
+  const std::vector<std::string> markers = {"<|tool_call>",
+                                            "<tool_call|>",
+                                            "<|\"|>",
+                                            "[TOOL_CALLS]",
+                                            "[ARGS]",
+                                            "<|tool_calls_section_begin|>",
+                                            "<|tool_calls_section_end|>",
+                                            "<|tool_call_begin|>",
+                                            "<|tool_call_argument_begin|>",
+                                            "<|tool_call_end|>",
+                                            "<｜tool▁calls▁begin｜>",
+                                            "<｜tool▁calls▁end｜>",
+                                            "<｜tool▁call▁begin｜>",
+                                            "<｜tool▁sep｜>",
+                                            "<｜tool▁call▁end｜>"};
+  const auto path = model_with_control_markers(base, markers);
+  ASSERT_FALSE(path.empty());
+  auto engine = load_engine(path);
+  ASSERT_NE(engine, nullptr);
+  const tokenizer::Vocab& vocab = engine->tokenizer().vocab();
+  const std::vector<std::pair<std::string, std::string>> formats = {
+      {"gemma4", "<|tool_call>"},
+      {"mistral", "[TOOL_CALLS]"},
+      {"kimi_k2", "<|tool_calls_section_begin|>"},
+      {"deepseek_v3", "<｜tool▁calls▁begin｜>"}};
+  const Json tools = json(kTools);
+  const int n_seeds = seeds(25);
+  std::vector<Job> jobs;
+  for (const auto& [format, opener] : formats) {
+    auto gbnf = sample::tool_call_grammar(tools, format, {sample::ToolChoice::kRequired, false});
+    ASSERT_TRUE(gbnf.ok()) << format << ": " << gbnf.error().message();
+    Job job = compile(*engine, *gbnf);
+    ASSERT_NE(job.grammar, nullptr) << format;
+    // The call opens with the control token, never with its spelling.
+    sample::GrammarMatcher matcher(job.grammar);
+    const int32_t marker = job.grammar->vocabulary().find(opener);
+    ASSERT_GE(marker, 0) << opener;
+    EXPECT_EQ(vocab.types[marker], tokenizer::TokenType::kControl) << opener;
+    EXPECT_TRUE(matcher.allows(marker)) << opener;
+    EXPECT_FALSE(matcher.accept_bytes(opener.substr(0, 1))) << opener;
+    for (int i = 0; i < n_seeds; ++i) {
+      job.seed = static_cast<uint32_t>(9000 + jobs.size());
+      jobs.push_back(job);
+    }
+  }
+  const auto prompt = engine->tokenize_prompt("Call a tool:", false).value();
+  const auto outputs = run(*engine, prompt, jobs);
+  ASSERT_EQ(outputs.size(), jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const Output& out = outputs[i];
+    const auto& [format, opener] = formats[i / n_seeds];
+    SCOPED_TRACE(::testing::Message() << format << ", seed " << jobs[i].seed << ": " << out.text);
+    ASSERT_EQ(out.error, "");
+    ASSERT_EQ(out.stop, StopReason::kEndOfGeneration);
+    ASSERT_TRUE(out.text.starts_with(opener));
+    expect_calls(format, out.text, tools);
+  }
 }
 
 }  // namespace

@@ -172,8 +172,12 @@ Result<GenerationStats> Session::generate(std::span<const int32_t> prompt,
   stats.seed = sampler.seed();
   sampler.add_history(prompt);
   sampler.set_constraint(options.constraint);
-  tokenizer::StreamDecoder decoder(engine_.tokenizer(),
-                                   {.special = false, .strip_leading_space = false});
+  // Control tokens are hidden, except under a constraint: a grammar allows one only where it
+  // references it (a tool-call marker such as Gemma 4's <|tool_call>), and the output parser
+  // must see it.
+  tokenizer::StreamDecoder decoder(
+      engine_.tokenizer(),
+      {.special = options.constraint != nullptr, .strip_leading_space = false});
   StopFilter stops(options.stop);
 
   const auto generation_start = std::chrono::steady_clock::now();

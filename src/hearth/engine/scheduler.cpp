@@ -34,7 +34,9 @@ struct Scheduler::Active {
       : request(std::move(r)),
         ticket(std::move(t)),
         sampler(request.sampling, static_cast<int32_t>(engine.config().n_vocab)),
-        decoder(engine.tokenizer(), {.special = false, .strip_leading_space = false}),
+        // Control tokens shown only under a constraint, as in Session::generate.
+        decoder(engine.tokenizer(),
+                {.special = request.constraint != nullptr, .strip_leading_space = false}),
         stops(request.stop) {}
 
   GenerationRequest request;

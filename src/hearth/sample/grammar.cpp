@@ -2,9 +2,12 @@
 // element layout of grammar.h. Repetitions are rewritten with helper rules: X* as S ::= X S | "",
 // X? as O ::= X | "", X{m,n} as m copies then nested optionals. Left recursion would make the
 // matcher's expansion loop forever, so it is found here (through nullable prefixes) and refused.
+// A token reference by text also gets a helper rule spelling its text out, which the matcher
+// uses where the vocabulary has no such token.
 #include "hearth/sample/grammar.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <optional>
 
@@ -20,7 +23,8 @@ struct PElem {
   GrammarElement::Kind kind = GrammarElement::kChar;
   bool negated = false;
   std::vector<CharRange> ranges;
-  uint32_t rule = 0;
+  uint32_t rule = 0;   // kRef
+  uint32_t token = 0;  // kToken: index into the token references
 };
 using PSeq = std::vector<PElem>;
 
@@ -243,6 +247,10 @@ class GrammarBuilder {
         if (peek() != ')') return error_here("expected ')' to close the group");
         ++pos_;
         seq.push_back(ref(helper_rule(rule, std::move(alts))));
+      } else if (c == '<' || (c == '!' && peek(1) == '<')) {
+        last_start = seq.size();
+        HEARTH_ASSIGN_OR_RETURN(PElem e, parse_token_reference(rule));
+        seq.push_back(std::move(e));
       } else if (is_name_char(c)) {
         last_start = seq.size();
         while (!eof() && is_name_char(peek())) ++pos_;
@@ -258,6 +266,75 @@ class GrammarBuilder {
       has_last = true;
     }
     return seq;
+  }
+
+  // `<[id]>`, `<text>` or `<"text">`, optionally negated with '!'.
+  Result<PElem> parse_token_reference(uint32_t rule) {
+    const size_t here = pos_;
+    PElem e;
+    e.kind = GrammarElement::kToken;
+    if (peek() == '!') {
+      e.negated = true;
+      ++pos_;
+    }
+    TokenReference ref;
+    ref.where = where(here);
+    const size_t open = pos_;
+    ++pos_;  // '<'
+    if (peek() == '[') {
+      ++pos_;
+      const size_t digits = pos_;
+      int64_t id = 0;
+      while (peek() >= '0' && peek() <= '9') {
+        id = id * 10 + (peek() - '0');
+        if (id > std::numeric_limits<int32_t>::max()) {
+          return error_at(digits, "token id out of range");
+        }
+        ++pos_;
+      }
+      if (pos_ == digits) return error_here("expected a token id in '<[id]>'");
+      if (peek() != ']' || peek(1) != '>') return error_here("expected ']>' after the token id");
+      pos_ += 2;
+      ref.id = static_cast<int32_t>(id);
+    } else if (peek() == '"') {
+      ++pos_;
+      while (true) {
+        if (eof() || peek() == '\n') {
+          return error_at(here, "unterminated token text in '<\"...\">'");
+        }
+        if (peek() == '"') break;
+        HEARTH_ASSIGN_OR_RETURN(char32_t ch, parse_char());
+        utf8::append(ref.text, ch);
+      }
+      ++pos_;
+      if (ref.text.empty()) return error_at(here, "empty token text in '<\"\">'");
+      if (peek() != '>') return error_here("expected '>' after the token text");
+      ++pos_;
+    } else {
+      // As llama.cpp: the text runs to the first '>' and includes the angle brackets.
+      while (!eof() && peek() != '>' && peek() != '\n') ++pos_;
+      if (peek() != '>') return error_at(here, "unterminated token reference (no '>')");
+      ++pos_;
+      ref.text = std::string(text_.substr(open, pos_ - open));
+      if (!utf8::is_valid(ref.text)) return error_at(open, "invalid UTF-8 in the token text");
+    }
+    if (!ref.id && !e.negated) ref.spelled = spelled_rule(rule, ref.text);
+    e.token = static_cast<uint32_t>(tokens_.size());
+    tokens_.push_back(std::move(ref));
+    return e;
+  }
+
+  // A helper rule matching `text` (valid UTF-8) as a literal.
+  uint32_t spelled_rule(uint32_t parent, std::string_view text) {
+    PSeq seq;
+    for (std::string_view rest = text; !rest.empty();) {
+      const utf8::Decoded d = utf8::decode(rest);
+      PElem e;
+      e.ranges.push_back({d.code_point, d.code_point});
+      seq.push_back(std::move(e));
+      rest.remove_prefix(d.length);
+    }
+    return helper_rule(parent, {std::move(seq)});
   }
 
   Result<uint32_t> parse_count() {
@@ -460,6 +537,7 @@ class GrammarBuilder {
   Grammar compile(uint32_t root) {
     Grammar g;
     g.root_ = root;
+    g.tokens_ = std::move(tokens_);
     g.names_.reserve(rules_.size());
     g.rule_alts_.resize(rules_.size());
     for (size_t r = 0; r < rules_.size(); ++r) {
@@ -471,6 +549,9 @@ class GrammarBuilder {
           out.kind = e.kind;
           if (e.kind == GrammarElement::kRef) {
             out.first = e.rule;
+          } else if (e.kind == GrammarElement::kToken) {
+            out.negated = e.negated;
+            out.first = e.token;
           } else {
             std::vector<CharRange> ranges = e.ranges;
             std::sort(ranges.begin(), ranges.end(),
@@ -500,6 +581,7 @@ class GrammarBuilder {
   size_t pos_ = 0;
   std::vector<PRule> rules_;
   std::map<std::string, uint32_t, std::less<>> ids_;
+  std::vector<TokenReference> tokens_;
 };
 
 Result<Grammar> Grammar::parse(std::string_view text) {
@@ -536,6 +618,9 @@ std::optional<size_t> Grammar::max_bytes() const {
         if (e.kind == GrammarElement::kRef) {
           if (!self(self, e.first)) return false;
           total += longest[e.first];
+        } else if (e.kind == GrammarElement::kToken) {
+          const TokenReference& ref = tokens_[e.first];
+          total += e.negated || ref.id ? 1 : ref.text.size();
         } else {
           const char32_t top =
               e.negated || e.count == 0 ? 0x10FFFF : ranges_[e.first + e.count - 1].hi;

@@ -4,6 +4,9 @@
 // unfinished UTF-8 character. States are interned and their byte transitions memoised, so the
 // output staying inside one construct (a JSON string, a run of digits) revisits the same ids and a
 // mask walk costs one table lookup per trie node; each state's mask is then cached as a bitset.
+// Stack tops may also be token references (kToken elements), which bytes never advance: a token
+// moves a state along its bytes and, separately, past the references it fills, and the two
+// results are merged.
 #include "hearth/sample/grammar_matcher.h"
 
 #include <algorithm>
@@ -12,6 +15,7 @@
 #include <cstdio>
 #include <limits>
 #include <mutex>
+#include <type_traits>
 #include <unordered_map>
 
 #include "hearth/base/check.h"
@@ -33,8 +37,13 @@ std::shared_ptr<const GrammarVocabulary> GrammarVocabulary::create(
   // each token adding nodes for what it does not share with its predecessor.
   const auto& all = vocab->tokens_;
   std::vector<int32_t>& order = vocab->order_;
+  // End tokens stay out even when they have bytes: they end generation, never continue text.
   for (size_t i = 0; i < all.size(); ++i) {
-    if (!all[i].special && !all[i].bytes.empty()) order.push_back(static_cast<int32_t>(i));
+    if (all[i].special) {
+      vocab->specials_.push_back(static_cast<int32_t>(i));
+    } else if (!all[i].bytes.empty() && !vocab->is_end(static_cast<int32_t>(i))) {
+      order.push_back(static_cast<int32_t>(i));
+    }
   }
   std::sort(order.begin(), order.end(),
             [&](int32_t a, int32_t b) { return all[a].bytes < all[b].bytes; });
@@ -85,6 +94,7 @@ std::shared_ptr<const GrammarVocabulary> GrammarVocabulary::from_tokenizer(
     Token& token = tokens[i];
     if (type == TokenType::kControl || type == TokenType::kUnknown) {
       token.special = true;
+      token.bytes = std::string(vocab.tokens[i]);  // its text, for token references
     } else if (type != TokenType::kUnused) {
       // Decoding one token alone gives its bytes, except a byte token that is not a whole
       // character (rendered as U+FFFD): those come from the piece itself.
@@ -130,6 +140,31 @@ bool GrammarVocabulary::is_end(int32_t id) const {
   return std::binary_search(end_tokens_.begin(), end_tokens_.end(), id);
 }
 
+int32_t GrammarVocabulary::find(std::string_view text) const {
+  for (int32_t id : specials_) {
+    if (tokens_[id].bytes == text) return id;
+  }
+  const auto [lo, hi] =
+      std::equal_range(order_.begin(), order_.end(), text, [&](const auto& a, const auto& b) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(a)>, int32_t>) {
+          return std::string_view(tokens_[a].bytes) < b;
+        } else {
+          return a < std::string_view(tokens_[b].bytes);
+        }
+      });
+  return lo == hi ? -1 : *std::min_element(lo, hi);
+}
+
+Status check_token_ids(const Grammar& grammar, const GrammarVocabulary& vocab) {
+  for (const TokenReference& ref : grammar.tokens()) {
+    if (ref.id && static_cast<size_t>(*ref.id) >= vocab.size()) {
+      return make_error("grammar {}: token id {} is not in the vocabulary ({} tokens)", ref.where,
+                        *ref.id, vocab.size());
+    }
+  }
+  return {};
+}
+
 std::vector<int32_t> end_of_generation_tokens(const tokenizer::Tokenizer& tokenizer) {
   static constexpr std::array<std::string_view, 10> kEndTexts = {
       "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>",
@@ -154,6 +189,13 @@ class GrammarEngine {
 
   GrammarEngine(Grammar grammar, std::shared_ptr<const GrammarVocabulary> vocab)
       : grammar_(std::move(grammar)), vocab_(std::move(vocab)) {
+    for (const TokenReference& ref : grammar_.tokens()) {
+      if (ref.id) {
+        resolved_.push_back(static_cast<size_t>(*ref.id) < vocab_->size() ? *ref.id : -1);
+      } else {
+        resolved_.push_back(vocab_->find(ref.text));
+      }
+    }
     Scratch out;
     for (uint32_t alt : grammar_.alternatives(grammar_.root())) resolve(alt, -1, out);
     initial_ = intern(out, 0, 0, 0);
@@ -165,11 +207,17 @@ class GrammarEngine {
 
   int32_t advance(int32_t state, std::string_view bytes) {
     std::lock_guard lock(mutex_);
-    for (char c : bytes) {
-      state = step(state, static_cast<uint8_t>(c));
-      if (state == kDead) break;
-    }
-    return state;
+    return advance_bytes(state, bytes);
+  }
+
+  // The state after `token`: read as bytes (an ordinary token) and as the token that fills
+  // references at the stack tops.
+  int32_t advance_token(int32_t state, int32_t token) {
+    std::lock_guard lock(mutex_);
+    const GrammarVocabulary::Token& t = vocab_->token(token);
+    const bool text = !t.special && !t.bytes.empty() && !vocab_->is_end(token);
+    const int32_t by_bytes = text ? advance_bytes(state, t.bytes) : kDead;
+    return merge(by_bytes, fill_references(state, token));
   }
 
   bool can_end(int32_t state) {
@@ -226,6 +274,7 @@ class GrammarEngine {
   struct State {
     std::vector<int32_t> tops;  // frame ids, sorted
     bool can_end = false;
+    bool has_references = false;  // some top is a token reference
     // An unfinished UTF-8 character: its total length, the bytes still expected and the bits
     // so far (length 0: none).
     uint8_t length = 0;
@@ -254,33 +303,47 @@ class GrammarEngine {
   }
 
   // Collects the stack tops reached from element `pos` with return frame `parent`: a character
-  // element is a top; a rule reference expands into its alternatives (the return frame is
-  // skipped when the reference ends its alternative, so right recursion does not grow stacks);
-  // the end of an alternative returns to the parent.
+  // element or a token reference is a top; a rule reference expands into its alternatives (the
+  // return frame is skipped when the reference ends its alternative, so right recursion does not
+  // grow stacks), as does a reference by text to a token the vocabulary lacks (into its text
+  // spelled out); the end of an alternative returns to the parent.
   void resolve(uint32_t pos, int32_t parent, Scratch& out) {
     const GrammarElement& e = grammar_.elements()[pos];
     switch (e.kind) {
       case GrammarElement::kChar:
         add(out, frame(pos, parent));
         return;
+      case GrammarElement::kToken: {
+        if (e.negated || resolved_[e.first] >= 0) {
+          add(out, frame(pos, parent));
+        } else if (const TokenReference& ref = grammar_.tokens()[e.first]; !ref.id) {
+          expand(pos, ref.spelled, parent, out);
+        }
+        return;
+      }
       case GrammarElement::kEnd:
         if (parent < 0) {
           out.can_end = true;
-        } else if (grammar_.elements()[frames_[parent].pos].kind == GrammarElement::kChar) {
-          add(out, parent);
         } else {
           const Frame up = frames_[parent];
           resolve(up.pos, up.parent, out);
         }
         return;
-      case GrammarElement::kRef: {
-        const int32_t back = grammar_.elements()[pos + 1].kind == GrammarElement::kEnd
-                                 ? parent
-                                 : frame(pos + 1, parent);
-        for (uint32_t alt : grammar_.alternatives(e.first)) resolve(alt, back, out);
+      case GrammarElement::kRef:
+        expand(pos, e.first, parent, out);
         return;
-      }
     }
+  }
+
+  // The alternatives of `rule`, referenced at `pos`.
+  void expand(uint32_t pos, uint32_t rule, int32_t parent, Scratch& out) {
+    const int32_t back =
+        grammar_.elements()[pos + 1].kind == GrammarElement::kEnd ? parent : frame(pos + 1, parent);
+    for (uint32_t alt : grammar_.alternatives(rule)) resolve(alt, back, out);
+  }
+
+  bool is_char(int32_t frame_id) const {
+    return grammar_.elements()[frames_[frame_id].pos].kind == GrammarElement::kChar;
   }
 
   int32_t intern(Scratch& out, uint8_t length, uint8_t need, char32_t value) {
@@ -298,6 +361,8 @@ class GrammarEngine {
       State s;
       s.tops = out.tops;
       s.can_end = out.can_end;
+      s.has_references =
+          std::any_of(out.tops.begin(), out.tops.end(), [&](int32_t f) { return !is_char(f); });
       s.length = length;
       s.need = need;
       s.value = value;
@@ -356,7 +421,7 @@ class GrammarEngine {
       if (byte < 0x80) {
         for (int32_t f : tops) {
           const Frame top = frames_[f];
-          if (grammar_.matches(top.pos, byte)) resolve(top.pos + 1, top.parent, out);
+          if (is_char(f) && grammar_.matches(top.pos, byte)) resolve(top.pos + 1, top.parent, out);
         }
         return intern(out, 0, 0, 0);
       }
@@ -380,12 +445,12 @@ class GrammarEngine {
     if (need == 0) {
       for (int32_t f : tops) {
         const Frame top = frames_[f];
-        if (grammar_.matches(top.pos, value)) resolve(top.pos + 1, top.parent, out);
+        if (is_char(f) && grammar_.matches(top.pos, value)) resolve(top.pos + 1, top.parent, out);
       }
       return intern(out, 0, 0, 0);
     }
     for (int32_t f : tops) {
-      if (grammar_.intersects(frames_[f].pos, lo, hi)) add(out, f);
+      if (is_char(f) && grammar_.intersects(frames_[f].pos, lo, hi)) add(out, f);
     }
     return intern(out, length, need, value);
   }
@@ -415,7 +480,77 @@ class GrammarEngine {
     if (states_[state].can_end) {
       for (int32_t id : v.end_tokens_) bits[id / 64] |= uint64_t{1} << (id % 64);
     }
+    if (!states_[state].has_references) return bits;
+    const std::vector<int32_t> tops = states_[state].tops;
+    for (int32_t f : tops) {
+      const GrammarElement& e = grammar_.elements()[frames_[f].pos];
+      if (e.kind != GrammarElement::kToken) continue;
+      const int32_t id = resolved_[e.first];
+      if (!e.negated) {
+        if (id >= 0) bits[id / 64] |= uint64_t{1} << (id % 64);
+        continue;
+      }
+      const std::vector<uint64_t>& ordinary = ordinary_tokens();
+      for (size_t w = 0; w < bits.size(); ++w) {
+        const uint64_t except =
+            id >= 0 && static_cast<size_t>(id / 64) == w ? uint64_t{1} << (id % 64) : 0;
+        bits[w] |= ordinary[w] & ~except;
+      }
+    }
     return bits;
+  }
+
+  // Ordinary tokens (those of the trie: bytes, not an end token) as bits: what `!<...>` may
+  // match.
+  const std::vector<uint64_t>& ordinary_tokens() {
+    if (ordinary_.empty()) {
+      ordinary_.assign((vocab_->size() + 63) / 64, 0);
+      for (int32_t id : vocab_->order_) ordinary_[id / 64] |= uint64_t{1} << (id % 64);
+    }
+    return ordinary_;
+  }
+
+  int32_t advance_bytes(int32_t state, std::string_view bytes) {
+    for (char c : bytes) {
+      state = step(state, static_cast<uint8_t>(c));
+      if (state == kDead) break;
+    }
+    return state;
+  }
+
+  // The state after `token` fills the references at the stack tops (a state inside a UTF-8
+  // character has none that can be filled).
+  int32_t fill_references(int32_t state, int32_t token) {
+    if (!states_[state].has_references || states_[state].need != 0) return kDead;
+    const std::vector<int32_t> tops = states_[state].tops;
+    const GrammarVocabulary::Token& t = vocab_->token(token);
+    const bool ordinary = !t.special && !t.bytes.empty() && !vocab_->is_end(token);
+    Scratch out;
+    for (int32_t f : tops) {
+      const Frame top = frames_[f];
+      const GrammarElement& e = grammar_.elements()[top.pos];
+      if (e.kind != GrammarElement::kToken) continue;
+      const int32_t id = resolved_[e.first];
+      if (e.negated ? ordinary && token != id : token == id) {
+        resolve(top.pos + 1, top.parent, out);
+      }
+    }
+    return intern(out, 0, 0, 0);
+  }
+
+  // One state for both readings of a token. A reading that ends inside a UTF-8 character cannot
+  // share a state with one that does not; there the reference's reading is kept (only a grammar
+  // that offers `!<...>`, or a reference to an ordinary token, beside characters that the same
+  // token could begin, meets this).
+  int32_t merge(int32_t by_bytes, int32_t by_reference) {
+    if (by_bytes == kDead || by_bytes == by_reference) return by_reference;
+    if (by_reference == kDead) return by_bytes;
+    if (states_[by_bytes].need != 0) return by_reference;
+    Scratch out;
+    out.tops = states_[by_bytes].tops;
+    for (int32_t f : states_[by_reference].tops) add(out, f);
+    out.can_end = states_[by_bytes].can_end || states_[by_reference].can_end;
+    return intern(out, 0, 0, 0);
   }
 
   static constexpr int32_t kUnknown = -2;
@@ -428,6 +563,8 @@ class GrammarEngine {
   std::vector<State> states_;
   std::unordered_map<std::string, int32_t> state_ids_;
   std::unordered_map<uint64_t, int32_t> partial_next_;
+  std::vector<int32_t> resolved_;   // per token reference: the token id, -1 when none
+  std::vector<uint64_t> ordinary_;  // ordinary_tokens(), made on first use
   int32_t initial_ = kDead;
   size_t cached_mask_bytes_ = 0;
 };
@@ -457,6 +594,7 @@ GrammarMatcher::GrammarMatcher(std::shared_ptr<CompiledGrammar> compiled)
 Result<std::unique_ptr<GrammarMatcher>> GrammarMatcher::create(
     std::string_view gbnf, std::shared_ptr<const GrammarVocabulary> vocab) {
   HEARTH_ASSIGN_OR_RETURN(Grammar grammar, Grammar::parse(gbnf));
+  HEARTH_RETURN_IF_ERROR(check_token_ids(grammar, *vocab));
   return std::make_unique<GrammarMatcher>(
       CompiledGrammar::create(std::move(grammar), std::move(vocab)));
 }
@@ -464,10 +602,9 @@ Result<std::unique_ptr<GrammarMatcher>> GrammarMatcher::create(
 bool GrammarMatcher::allows(int32_t token) const {
   const GrammarVocabulary& vocab = compiled_->vocabulary();
   if (ended_ || token < 0 || static_cast<size_t>(token) >= vocab.size()) return false;
-  if (vocab.is_end(token)) return compiled_->engine().can_end(state_);
-  const GrammarVocabulary::Token& t = vocab.token(token);
-  if (t.special || t.bytes.empty()) return false;
-  return compiled_->engine().advance(state_, t.bytes) != GrammarEngine::kDead;
+  GrammarEngine& engine = compiled_->engine();
+  if (vocab.is_end(token) && engine.can_end(state_)) return true;
+  return engine.advance_token(state_, token) != GrammarEngine::kDead;
 }
 
 void GrammarMatcher::mask(std::span<float> logits) const {
@@ -480,12 +617,12 @@ void GrammarMatcher::mask(std::span<float> logits) const {
 
 void GrammarMatcher::accept(int32_t token) {
   HEARTH_CHECK(allows(token), "grammar: accept() of token {} that allows() refuses", token);
-  const GrammarVocabulary& vocab = compiled_->vocabulary();
-  if (vocab.is_end(token)) {
+  GrammarEngine& engine = compiled_->engine();
+  if (compiled_->vocabulary().is_end(token) && engine.can_end(state_)) {
     ended_ = true;
     return;
   }
-  state_ = compiled_->engine().advance(state_, vocab.token(token).bytes);
+  state_ = engine.advance_token(state_, token);
 }
 
 bool GrammarMatcher::accept_bytes(std::string_view bytes) {

@@ -3,8 +3,22 @@
 // plus a partial UTF-8 character), advanced byte by byte with memoised transitions; masks walk a
 // trie over the vocabulary's token bytes once per distinct state and are cached. Token bytes are
 // the decoded bytes (byte-level or SentencePiece), so grammar symbols, UTF-8 characters and
-// tokens may split anywhere. Control tokens are refused, except end-of-generation tokens, which
-// are allowed exactly when the output is a complete match.
+// tokens may split anywhere.
+//
+// Control tokens (and unknown ones) never match text: not literals, classes or `.`, so never
+// inside free text such as a JSON string. One is allowed only where the grammar references it:
+//  - `<[id]>` is that token; `<text>` / `<"text">` the token whose text that is (a control
+//    token's text is its piece; preferring a control token, then the lowest id). Only the token
+//    is allowed there, not the same text spelled with other tokens; a grammar wanting both says
+//    so: `( <|tool_call> | "<|tool_call>" )`.
+//  - Where the vocabulary has no token with that text, `<text>` is the text spelled out as
+//    literal characters (llama.cpp refuses such a grammar). One grammar thus serves every
+//    vocabulary: the marker is the model's own token where it has one, as its tokenizer would
+//    encode the chat template's text, and plain text elsewhere.
+//  - `!<...>` is any one ordinary token but that one (never a control or end token).
+//  - `<[id]>` outside the vocabulary is an error (GrammarMatcher::create, check_token_ids).
+// End-of-generation tokens are allowed when the output is a complete match (and where a
+// reference names one).
 #pragma once
 
 #include <cstdint>
@@ -24,8 +38,8 @@ namespace hearth::sample {
 // Every token's bytes and a trie over them; built once per vocabulary and shared.
 class GrammarVocabulary {
  public:
-  // A token either has bytes (matched against the grammar) or is special (never matched;
-  // allowed only as an end token, when listed in `end_tokens`).
+  // A token either has bytes (matched against the grammar's characters) or is special (control
+  // or unknown: `bytes` is then its text, matched only by token references).
   struct Token {
     std::string bytes;
     bool special = false;
@@ -42,6 +56,8 @@ class GrammarVocabulary {
   const Token& token(int32_t id) const { return tokens_[id]; }
   bool is_end(int32_t id) const;
   const std::vector<int32_t>& end_tokens() const { return end_tokens_; }
+  // The token whose text is `text`: a special one first, else the lowest id; -1 when none.
+  int32_t find(std::string_view text) const;
 
   // The trie in pre-order: a node's subtree is [index, end); its tokens are
   // order()[token_begin, token_begin + token_count).
@@ -59,10 +75,15 @@ class GrammarVocabulary {
   std::vector<Token> tokens_;
   std::vector<int32_t> end_tokens_;
   std::vector<Node> nodes_;
-  std::vector<int32_t> order_;  // token ids sorted by bytes
+  std::vector<int32_t> order_;     // ordinary tokens (bytes, not an end token), by bytes
+  std::vector<int32_t> specials_;  // special token ids, ascending
   uint16_t max_depth_ = 0;
   friend class GrammarEngine;
 };
+
+// Every `<[id]>` of `grammar` names a token of `vocab` (errors give the reference's line and
+// column). CompiledGrammar::create expects this; GrammarMatcher::create checks it.
+Status check_token_ids(const Grammar& grammar, const GrammarVocabulary& vocab);
 
 // The tokens that end generation: the vocabulary's EOS and the control tokens that chat
 // templates end a turn with (<|im_end|>, <|eot_id|>, <end_of_turn>, ...).
@@ -74,6 +95,7 @@ class GrammarEngine;
 // matchers made from it share (thread-safe: one mutex).
 class CompiledGrammar {
  public:
+  // A `<[id]>` outside the vocabulary (see check_token_ids) matches nothing here.
   static std::shared_ptr<CompiledGrammar> create(Grammar grammar,
                                                  std::shared_ptr<const GrammarVocabulary> vocab);
   ~CompiledGrammar();
@@ -90,7 +112,8 @@ class CompiledGrammar {
 class GrammarMatcher final : public TokenConstraint {
  public:
   explicit GrammarMatcher(std::shared_ptr<CompiledGrammar> compiled);
-  // Parses `gbnf` and binds it to `vocab` (a fresh CompiledGrammar, not shared).
+  // Parses `gbnf`, checks its token ids and binds it to `vocab` (a fresh CompiledGrammar, not
+  // shared).
   static Result<std::unique_ptr<GrammarMatcher>> create(
       std::string_view gbnf, std::shared_ptr<const GrammarVocabulary> vocab);
 

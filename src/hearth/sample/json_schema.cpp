@@ -523,6 +523,16 @@ std::string gbnf_literal(std::string_view text) {
   return out + "\"";
 }
 
+std::string gbnf_token(std::string_view text) {
+  const bool bracketed = text.size() >= 2 && text.front() == '<' &&
+                         text.find('>') == text.size() - 1 && text.find('\n') == text.npos;
+  if (bracketed) return std::string(text);
+  std::string quoted = "<";  // appended, not operator+: GCC 12 -Wrestrict false positive
+  quoted += gbnf_literal(text);
+  quoted += '>';
+  return quoted;
+}
+
 std::string JsonGrammarBuilder::add_rule(std::string_view name, std::string body) {
   std::string base = sanitize_name(name);
   std::string unique = base;
@@ -615,7 +625,7 @@ std::string JsonGrammarBuilder::any_value() {
 
 std::string JsonGrammarBuilder::quote() const {
   if (!text_stop_.empty()) return "\"\"";
-  return gbnf_literal(syntax_ == ValueSyntax::kGemma4 ? "<|\"|>" : "\"");
+  return syntax_ == ValueSyntax::kGemma4 ? gbnf_token("<|\"|>") : gbnf_literal("\"");
 }
 
 std::string JsonGrammarBuilder::raw_char() const {
@@ -653,7 +663,7 @@ std::string JsonGrammarBuilder::key_literal(const std::string& name) const {
   const bool bare = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
   });
-  return gbnf_literal(bare ? name : "<|\"|>" + name + "<|\"|>");
+  return bare ? gbnf_literal(name) : quote() + " " + gbnf_literal(name) + " " + quote();
 }
 
 // A value as the current syntax writes it (enum and const).
@@ -676,7 +686,7 @@ Result<std::string> JsonGrammarBuilder::spell(const Json& value, const std::stri
     if (text.find(kQuote) != std::string::npos) {
       return schema_error(path, fmt::format("the value '{}' holds the marker '{}'", text, kQuote));
     }
-    return gbnf_literal(std::string(kQuote) + text + std::string(kQuote));
+    return quote() + " " + gbnf_literal(text) + " " + quote();
   }
   if (value.is_object() || value.is_array()) {
     out = gbnf_literal(value.is_object() ? "{" : "[");

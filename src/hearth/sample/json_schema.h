@@ -26,12 +26,19 @@ Result<std::string> grammar_from_json_schema(const Json& schema);
 // GBNF source text for `text` as a literal: "..." with the grammar's escapes.
 std::string gbnf_literal(std::string_view text);
 
+// GBNF source text for the marker `text` as a token reference (grammar_matcher.h): the
+// vocabulary's token with that text where it has one (a control token such as <|tool_call>),
+// else the text spelled out. `<text>` (llama.cpp's form) when the text is in angle brackets, else
+// `<"text">`.
+std::string gbnf_token(std::string_view text);
+
 // How values are written. kJson: JSON text. kJsonNoAngle: JSON text that never holds a raw '<'
 // (strings spell it \u003c), for values inside markup whose closing tags start with '<': the
 // same values, only spelled so that no closing tag can appear inside. kGemma4: Gemma 4's
 // tool-call arguments, which its parser (chat/tool_call_syntax.h) reads: strings as raw text
-// between <|"|> quotes, object keys bare (or <|"|>-quoted when they are not identifiers),
-// numbers, true, false and null as JSON.
+// between <|"|> quotes (token references: Gemma 4's vocabulary has <|"|> as a control token),
+// object keys bare (or <|"|>-quoted when they are not identifiers), numbers, true, false and null
+// as JSON.
 enum class ValueSyntax { kJson, kJsonNoAngle, kGemma4 };
 
 // Builds one grammar from several schemas and hand-written rules (tool-call grammars).

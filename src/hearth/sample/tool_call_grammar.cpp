@@ -3,6 +3,12 @@
 // parser in chat/output_parser.cpp reads; the markers are the parser's table. Text in auto mode
 // avoids the family's call marker with a small automaton over the marker
 // (JsonGrammarBuilder::text_without), so the parser never sees a call there.
+//
+// Every marker that some vocabulary of the family has as one token is written as a token
+// reference (gbnf_token): the model's own token where its vocabulary has it (Gemma 4's
+// <|tool_call>, Kimi's <|tool_calls_section_begin|>, Mistral's [TOOL_CALLS] are control tokens),
+// as its tokenizer encodes the template's text, and the text spelled out elsewhere. Control
+// tokens are never allowed in free text, so text never holds one.
 #include "hearth/sample/tool_call_grammar.h"
 
 #include <algorithm>
@@ -196,24 +202,30 @@ Result<TextForm> text_form(const Json& schema, const Json& root, bool string_att
   return make_error("a parameter that may be a string needs a \"type\" to be written as text");
 }
 
+// The parts of a parameter element, as GBNF (GLM-4's tags are tokens of its vocabulary).
 struct XmlSpelling {
   std::string key_open, key_close;  // around the parameter name
   std::string raw_open, json_open;  // after the name, before a raw or a JSON value
   std::string value_close;          // after the value (its marker part starts with '<')
-  std::string stop;                 // what raw text must never contain
+  std::string stop;                 // what raw text must never contain (text, not GBNF)
 };
 
 XmlSpelling xml_spelling(Family family) {
   switch (family) {
     case Family::kQwen3Coder:
-      return {"<parameter=", ">\n", "", "", "\n</parameter>\n", "</parameter>"};
+      return {gbnf_literal("<parameter="),      gbnf_literal(">\n"), "\"\"", "\"\"",
+              gbnf_literal("\n</parameter>\n"), "</parameter>"};
     case Family::kGlm4:
-      return {"<arg_key>",   "</arg_key>\n",   "<arg_value>",
-              "<arg_value>", "</arg_value>\n", "</arg_value>"};
+      return {gbnf_token("<arg_key>"),
+              gbnf_token("</arg_key>") + " \"\\n\"",
+              gbnf_token("<arg_value>"),
+              gbnf_token("<arg_value>"),
+              gbnf_token("</arg_value>") + " \"\\n\"",
+              "</arg_value>"};
     default:  // DeepSeek V3.2
-      return {"<｜DSML｜parameter name=\"", "\"",
-              " string=\"true\">",          " string=\"false\">",
-              "</｜DSML｜parameter>\n",     "</｜DSML｜parameter>"};
+      return {gbnf_literal("<｜DSML｜parameter name=\""), gbnf_literal("\""),
+              gbnf_literal(" string=\"true\">"),          gbnf_literal(" string=\"false\">"),
+              gbnf_literal("</｜DSML｜parameter>\n"),     "</｜DSML｜parameter>"};
   }
 }
 
@@ -257,10 +269,10 @@ Result<std::string> xml_parameters(JsonGrammarBuilder& builder, const Tool& tool
                      : builder.add_schema(schema, hint, &params);
     if (!value.ok()) return value.error().context(fmt::format("parameter '{}'", name));
     const std::string element = builder.add_rule(
-        hint + "-element",
-        gbnf_literal(spelling.key_open + name + spelling.key_close) + " " +
-            gbnf_literal(*form == TextForm::kRaw ? spelling.raw_open : spelling.json_open) + " " +
-            *value + " " + gbnf_literal(spelling.value_close));
+        hint + "-element", spelling.key_open + " " + gbnf_literal(name) + " " + spelling.key_close +
+                               " " +
+                               (*form == TextForm::kRaw ? spelling.raw_open : spelling.json_open) +
+                               " " + *value + " " + spelling.value_close);
     const bool is_required = std::find(required.begin(), required.end(), name) != required.end();
     body += (body.empty() ? "" : " ") + element + (is_required ? "" : "?");
   }
@@ -284,7 +296,8 @@ Result<std::string> call_rule(JsonGrammarBuilder& builder, const Tool& tool, Fam
                       gbnf_literal(Json(tool.name).dump()),
                       family == Family::kLlama3 ? "parameters" : "arguments", args);
       if (family != Family::kHermes) return builder.add_rule(hint, object);
-      return builder.add_rule(hint, "\"<tool_call>\\n\" " + object + " \"\\n</tool_call>\"");
+      return builder.add_rule(hint, gbnf_token("<tool_call>") + " \"\\n\" " + object + " \"\\n\" " +
+                                        gbnf_token("</tool_call>"));
     }
     case Family::kMistral:
     case Family::kDeepSeekV3:
@@ -299,18 +312,21 @@ Result<std::string> call_rule(JsonGrammarBuilder& builder, const Tool& tool, Fam
       }
       std::string head, tail;
       if (family == Family::kMistral) {
-        head = gbnf_literal("[TOOL_CALLS]" + tool.name + "[ARGS]");
+        head =
+            gbnf_token("[TOOL_CALLS]") + " " + gbnf_literal(tool.name) + " " + gbnf_token("[ARGS]");
       } else if (family == Family::kDeepSeekV3) {
-        head = gbnf_literal("<｜tool▁call▁begin｜>" + tool.name + "<｜tool▁sep｜>");
-        tail = gbnf_literal("<｜tool▁call▁end｜>");
+        head = gbnf_token("<｜tool▁call▁begin｜>") + " " + gbnf_literal(tool.name) + " " +
+               gbnf_token("<｜tool▁sep｜>");
+        tail = gbnf_token("<｜tool▁call▁end｜>");
       } else if (family == Family::kKimiK2) {
         // The head "functions.NAME:INDEX" is also the call's id.
-        head = gbnf_literal("<|tool_call_begin|>functions." + tool.name + ":") +
-               " [0-9]{1,3} \"<|tool_call_argument_begin|>\"";
-        tail = gbnf_literal("<|tool_call_end|>");
+        head = gbnf_token("<|tool_call_begin|>") + " " +
+               gbnf_literal("functions." + tool.name + ":") + " [0-9]{1,3} " +
+               gbnf_token("<|tool_call_argument_begin|>");
+        tail = gbnf_token("<|tool_call_end|>");
       } else {
-        head = gbnf_literal("<|tool_call>call:" + tool.name);
-        tail = gbnf_literal("<tool_call|>");
+        head = gbnf_token("<|tool_call>") + " " + gbnf_literal("call:" + tool.name);
+        tail = gbnf_token("<tool_call|>");
       }
       return builder.add_rule(hint, head + " " + args + (tail.empty() ? "" : " " + tail));
     }
@@ -320,14 +336,17 @@ Result<std::string> call_rule(JsonGrammarBuilder& builder, const Tool& tool, Fam
       HEARTH_RETURN_IF_ERROR(check_identifier(tool.name, "tool name", format));
       HEARTH_ASSIGN_OR_RETURN(std::string params, xml_parameters(builder, tool, family, format));
       if (family == Family::kQwen3Coder) {
-        return builder.add_rule(hint, gbnf_literal("<tool_call>\n<function=" + tool.name + ">\n") +
-                                          " " + params + " \"</function>\\n</tool_call>\"");
+        return builder.add_rule(hint, gbnf_token("<tool_call>") + " " +
+                                          gbnf_literal("\n<function=" + tool.name + ">\n") + " " +
+                                          params + " \"</function>\\n\" " +
+                                          gbnf_token("</tool_call>"));
       }
       if (family == Family::kGlm4) {
         // GLM-4.5/4.6's layout: a newline after the name and after each element (the parser
         // also reads GLM-4.7's, which has none).
-        return builder.add_rule(hint, gbnf_literal("<tool_call>" + tool.name + "\n") + " " +
-                                          params + " \"</tool_call>\"");
+        return builder.add_rule(hint, gbnf_token("<tool_call>") + " " +
+                                          gbnf_literal(tool.name + "\n") + " " + params + " " +
+                                          gbnf_token("</tool_call>"));
       }
       return builder.add_rule(hint, gbnf_literal("<｜DSML｜invoke name=\"" + tool.name + "\">\n") +
                                         " " + params + " \"</｜DSML｜invoke>\\n\"");
@@ -376,10 +395,12 @@ Result<std::string> tool_call_grammar(const Json& tools, std::string_view format
       calls = call + more;
       break;
     case Family::kDeepSeekV3:
-      calls = "\"<｜tool▁calls▁begin｜>\" " + call + more + " \"<｜tool▁calls▁end｜>\"";
+      calls = gbnf_token("<｜tool▁calls▁begin｜>") + " " + call + more + " " +
+              gbnf_token("<｜tool▁calls▁end｜>");
       break;
     case Family::kKimiK2:
-      calls = "\"<|tool_calls_section_begin|>\" " + call + more + " \"<|tool_calls_section_end|>\"";
+      calls = gbnf_token("<|tool_calls_section_begin|>") + " " + call + more + " " +
+              gbnf_token("<|tool_calls_section_end|>");
       break;
     case Family::kDeepSeekV32:
       calls = "\"<｜DSML｜function_calls>\\n\" " + call + more + " \"</｜DSML｜function_calls>\"";

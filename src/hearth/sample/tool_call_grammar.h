@@ -5,7 +5,9 @@
 // against its parameters schema (json_schema.h). With kRequired the reply is the call(s); with
 // kAuto it may instead be text that the family's parser reads as plain content (it never
 // contains the family's call marker), optionally followed by calls. The chat module parses what
-// the model wrote; this only constrains it.
+// the model wrote; this only constrains it. Markers are token references (grammar_matcher.h): the
+// model's own control token where its vocabulary has the marker as one token (only that token,
+// as its tokenizer encodes the template's text), the marker's text spelled out where it has not.
 //
 // Families that write arguments as text per parameter (Qwen3-Coder `<parameter=K>`, GLM-4
 // `<arg_value>`, DeepSeek V3.2 `<｜DSML｜parameter>`) spell each value so that the parser's typing

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 
 #include "grammar_test_support.h"
@@ -237,19 +238,36 @@ void expect_calls(const std::string& format, const std::string& text, size_t min
   }
 }
 
-// What a reply that calls starts with, per family.
-std::string call_opener(const std::string& format) {
-  static const std::map<std::string, std::string> kOpeners = {
-      {"hermes", "<tool_call>\n"},
-      {"qwen3_coder", "<tool_call>\n"},
-      {"glm4", "<tool_call>"},
-      {"mistral", "[TOOL_CALLS]"},
-      {"deepseek_v3", "<｜tool▁calls▁begin｜>"},
-      {"deepseek_v3_2", "<｜DSML｜function_calls>\n"},
-      {"kimi_k2", "<|tool_calls_section_begin|>"},
-      {"gemma4", "<|tool_call>"}};
+// What a reply that calls starts with, per family: a marker (a token reference in the grammar:
+// one token where the vocabulary has it) and text.
+std::pair<std::string, std::string> call_opener(const std::string& format) {
+  static const std::map<std::string, std::pair<std::string, std::string>> kOpeners = {
+      {"hermes", {"<tool_call>", "\n"}},
+      {"qwen3_coder", {"<tool_call>", "\n"}},
+      {"glm4", {"<tool_call>", ""}},
+      {"mistral", {"[TOOL_CALLS]", ""}},
+      {"deepseek_v3", {"<｜tool▁calls▁begin｜>", ""}},
+      {"deepseek_v3_2", {"", "<｜DSML｜function_calls>\n"}},
+      {"kimi_k2", {"<|tool_calls_section_begin|>", ""}},
+      {"gemma4", {"<|tool_call>", ""}}};
   const auto it = kOpeners.find(format);
-  return it == kOpeners.end() ? "{" : it->second;  // llama3, gemma3: a bare JSON call
+  // llama3, gemma3: a bare JSON call
+  return it == kOpeners.end() ? std::pair<std::string, std::string>{"", "{"} : it->second;
+}
+
+// Feeds the opener: the marker as the vocabulary's token when it has one, else as bytes.
+void accept_opener(GrammarMatcher& matcher, const GrammarVocabulary& vocab,
+                   const std::pair<std::string, std::string>& opener) {
+  const auto& [marker, text] = opener;
+  const int32_t token = marker.empty() ? -1 : vocab.find(marker);
+  if (token >= 0) {
+    ASSERT_FALSE(matcher.accept_bytes(marker)) << marker << " is the token " << token;
+    ASSERT_TRUE(matcher.allows(token)) << marker;
+    matcher.accept(token);
+  } else {
+    ASSERT_TRUE(matcher.accept_bytes(marker)) << marker;
+  }
+  ASSERT_TRUE(matcher.accept_bytes(text)) << text;
 }
 
 void run_random_model(const char* model, const std::string& format, int seeds) {
@@ -274,15 +292,16 @@ void run_random_model(const char* model, const std::string& format, int seeds) {
   auto gbnf = tool_call_grammar(tools(), format, {ToolChoice::kAuto, false});
   ASSERT_TRUE(gbnf.ok()) << gbnf.error().message();
   auto compiled = CompiledGrammar::create(Grammar::parse(*gbnf).value(), vocab);
-  const std::string opener = call_opener(format);
+  const auto opener = call_opener(format);
   for (int i = 0; i < seeds; ++i) {
     GrammarMatcher text_matcher(compiled);
     const auto text = testing::generate(text_matcher, *vocab, 900 + i, 30);
     if (text_matcher.is_complete()) expect_calls(format, text.text, 0, 1);
     GrammarMatcher call_matcher(compiled);
-    ASSERT_TRUE(call_matcher.accept_bytes(opener));
+    accept_opener(call_matcher, *vocab, opener);
+    if (::testing::Test::HasFatalFailure()) return;
     const auto call = testing::generate(call_matcher, *vocab, 900 + i, 400);
-    if (call.ended) expect_calls(format, opener + call.text, 1, 1);
+    if (call.ended) expect_calls(format, opener.first + opener.second + call.text, 1, 1);
   }
 }
 
@@ -316,6 +335,72 @@ TEST_P(ToolCallGrammarFamilies, RandomModel) {
 INSTANTIATE_TEST_SUITE_P(All, ToolCallGrammarFamilies,
                          ::testing::Values("qwen3_coder", "mistral", "deepseek_v3", "deepseek_v3_2",
                                            "glm4", "kimi_k2", "gemma4"));
+
+// Markers that are control tokens: a vocabulary of every byte plus the family's markers as
+// control tokens, as Gemma 4's, Kimi K2's and Mistral's vocabularies have them. The call must
+// start with the marker token (its spelling is refused), and the output, rendered with the
+// control tokens' text as the engine renders it under a grammar, parses into valid calls.
+struct MarkerCase {
+  const char* format;
+  std::vector<std::string> markers;  // the first one opens a call
+};
+
+class ToolCallGrammarControlTokens : public ::testing::TestWithParam<MarkerCase> {};
+
+TEST_P(ToolCallGrammarControlTokens, CallsUseTheModelsMarkerTokens) {
+  const MarkerCase& c = GetParam();
+  std::vector<GrammarVocabulary::Token> tokens;
+  for (int b = 0; b < 256; ++b) tokens.push_back({std::string(1, static_cast<char>(b))});
+  const auto first_marker = static_cast<int32_t>(tokens.size());
+  for (const std::string& marker : c.markers) tokens.push_back({marker, true});
+  const auto end = static_cast<int32_t>(tokens.size());
+  tokens.push_back({"</s>", true});
+  const auto vocab = GrammarVocabulary::create(std::move(tokens), {end});
+  const auto n = static_cast<size_t>(end + 1);
+  int ended = 0;
+  for (const ToolChoice choice : {ToolChoice::kRequired, ToolChoice::kAuto}) {
+    auto gbnf = tool_call_grammar(tools(), c.format, {choice, true});
+    ASSERT_TRUE(gbnf.ok()) << gbnf.error().message();
+    auto compiled = CompiledGrammar::create(Grammar::parse(*gbnf).value(), vocab);
+    GrammarMatcher start(compiled);
+    std::vector<float> logits(n, 0.0f);
+    start.mask(logits);
+    EXPECT_TRUE(std::isfinite(logits[first_marker])) << c.markers[0];
+    // The marker's first byte: refused in required mode; in auto mode it may start text.
+    const auto first_byte = static_cast<uint8_t>(c.markers[0][0]);
+    EXPECT_EQ(std::isfinite(logits[first_byte]), choice == ToolChoice::kAuto) << *gbnf;
+    for (int i = 0; i < testing::seed_count(40, 1); ++i) {  // fast even with sanitizers
+      GrammarMatcher matcher(compiled);
+      if (choice == ToolChoice::kAuto) matcher.accept(first_marker);  // a call, not text
+      const auto out = testing::generate(matcher, *vocab, 300 + i, 600);
+      if (!out.ended) continue;
+      ++ended;
+      const std::string text = (choice == ToolChoice::kAuto ? c.markers[0] : "") + out.text;
+      expect_calls(c.format, text, 1, 100);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+  EXPECT_GT(ended, 0) << "no output ended within 600 tokens";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, ToolCallGrammarControlTokens,
+    ::testing::Values(
+        MarkerCase{"gemma4", {"<|tool_call>", "<tool_call|>", "<|\"|>"}},
+        MarkerCase{"mistral", {"[TOOL_CALLS]", "[ARGS]"}},
+        MarkerCase{"kimi_k2",
+                   {"<|tool_calls_section_begin|>", "<|tool_calls_section_end|>",
+                    "<|tool_call_begin|>", "<|tool_call_argument_begin|>", "<|tool_call_end|>"}},
+        MarkerCase{"deepseek_v3",
+                   {"<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>", "<｜tool▁call▁begin｜>",
+                    "<｜tool▁sep｜>", "<｜tool▁call▁end｜>"}},
+        MarkerCase{"glm4",
+                   {"<tool_call>", "</tool_call>", "<arg_key>", "</arg_key>", "<arg_value>",
+                    "</arg_value>"}},
+        MarkerCase{"hermes", {"<tool_call>", "</tool_call>"}}),
+    [](const ::testing::TestParamInfo<MarkerCase>& info) {
+      return std::string(info.param.format);
+    });
 
 }  // namespace
 }  // namespace hearth::sample
