@@ -120,31 +120,8 @@ Json json(const char* text) {
   return parsed.ok() ? *parsed : Json();
 }
 
-// Nested objects, arrays, enums, anyOf/oneOf, $ref, patterns and formats; all bounded.
-const char* const kSchemas[] = {
-    R"({"type":"object","properties":{
-         "name":{"type":"string","maxLength":12},
-         "age":{"type":"integer","minimum":0,"maximum":150},
-         "address":{"type":"object","properties":{"street":{"type":"string","maxLength":20},
-                    "zip":{"type":"string","pattern":"^[0-9]{5}$"}},"required":["zip"]},
-         "tags":{"type":"array","items":{"type":"string","maxLength":8},"maxItems":3}},
-       "required":["name","age","address"]})",
-    R"({"type":"object","properties":{
-         "color":{"enum":["red","green","blue"]},
-         "size":{"anyOf":[{"type":"integer","minimum":-5,"maximum":5},{"type":"null"}]},
-         "ok":{"type":"boolean"},
-         "note":{"type":["string","null"],"maxLength":6}},
-       "required":["color","size","ok"],"additionalProperties":false})",
-    R"({"$defs":{"point":{"type":"object","properties":{"x":{"type":"number"},
-         "y":{"type":"number","minimum":-10,"maximum":10}},"required":["x","y"]}},
-       "type":"array","items":{"$ref":"#/$defs/point"},"minItems":1,"maxItems":3})",
-    R"({"type":"object","properties":{
-         "id":{"type":"string","format":"uuid"},
-         "when":{"type":"string","format":"date-time"},
-         "day":{"type":"string","format":"date"},
-         "code":{"type":"string","pattern":"^[A-Z]{2}-\\d{3}$"},
-         "email":{"type":"string","pattern":"^[a-z]{1,8}@[a-z]{1,8}\\.(com|org)$"}},
-       "required":["id","when","day","code","email"]})",
+// The shared test schemas, then a bounded tree (no recursion): every output has a length limit.
+const std::vector<const char*> kSchemas = sample::testing::test_schemas(
     R"({"type":"object","properties":{"kind":{"const":"event"},
          "payload":{"oneOf":[{"type":"string","maxLength":5},
                              {"type":"array","items":{"type":"boolean"},"maxItems":3}]},
@@ -153,8 +130,7 @@ const char* const kSchemas[] = {
                          "properties":{"v":{"type":"integer"}},"required":["v"],
                          "additionalProperties":false}}},
                  "required":["v"],"additionalProperties":false}},
-       "required":["kind","payload"],"additionalProperties":false})",
-};
+       "required":["kind","payload"],"additionalProperties":false})");
 
 void check_schemas(const char* model, int n_seeds) {
   HEARTH_REQUIRE_TESTDATA(path, model);

@@ -221,4 +221,36 @@ int seed_count(int release_count, [[maybe_unused]] int sanitizer_divisor) {
 #endif
 }
 
+std::vector<const char*> test_schemas(const char* last) {
+  return {
+    // Nested objects, bounded strings and arrays, an integer range, a pattern.
+    R"({"type":"object","properties":{
+         "name":{"type":"string","maxLength":12},
+         "age":{"type":"integer","minimum":0,"maximum":150},
+         "address":{"type":"object","properties":{"street":{"type":"string","maxLength":20},
+                    "zip":{"type":"string","pattern":"^[0-9]{5}$"}},"required":["zip"]},
+         "tags":{"type":"array","items":{"type":"string","maxLength":8},"maxItems":3}},
+       "required":["name","age","address"]})",
+    // Enums, anyOf, booleans, nullable types.
+    R"({"type":"object","properties":{
+         "color":{"enum":["red","green","blue"]},
+         "size":{"anyOf":[{"type":"integer","minimum":-5,"maximum":5},{"type":"null"}]},
+         "ok":{"type":"boolean"},
+         "note":{"type":["string","null"],"maxLength":6}},
+       "required":["color","size","ok"],"additionalProperties":false})",
+    // An array of $ref'd objects with numbers.
+    R"({"$defs":{"point":{"type":"object","properties":{"x":{"type":"number"},
+         "y":{"type":"number","minimum":-10,"maximum":10}},"required":["x","y"]}},
+       "type":"array","items":{"$ref":"#/$defs/point"},"minItems":1,"maxItems":3})",
+    // Formats and patterns.
+    R"({"type":"object","properties":{
+         "id":{"type":"string","format":"uuid"},
+         "when":{"type":"string","format":"date-time"},
+         "day":{"type":"string","format":"date"},
+         "code":{"type":"string","pattern":"^[A-Z]{2}-\\d{3}$"},
+         "email":{"type":"string","pattern":"^[a-z]{1,8}@[a-z]{1,8}\\.(com|org)$"}},
+       "required":["id","when","day","code","email"]})",
+      last};
+}
+
 }  // namespace hearth::sample::testing

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "hearth/base/json.h"
 #include "hearth/sample/grammar_matcher.h"
@@ -32,6 +33,12 @@ Generation generate(GrammarMatcher& matcher, const GrammarVocabulary& vocab, uin
 
 // Validates `value` against `schema` (the keywords the tests use); nullopt when valid, else why.
 std::optional<std::string> validate(const Json& value, const Json& schema, const Json& root);
+
+// The JSON Schemas the constrained-decoding tests generate under (here, in the sample tests on a
+// random model, and in engine's test on real tiny models): nested objects with bounded strings
+// and arrays, an integer range and a pattern; enums, anyOf, booleans, nullable types; an array of
+// $ref'd objects with numbers; formats and patterns — then `last`, each test's own.
+std::vector<const char*> test_schemas(const char* last);
 
 // Seeds per test: fewer in sanitizer and debug builds, which run ~10x slower (a forward pass
 // of a model even more: those tests divide by more).

@@ -185,34 +185,7 @@ TEST(JsonSchema, RawTextAndGemma4Spellings) {
   EXPECT_FALSE(spelled_accepts(obj, "", "{name:<|\"|>a<|\"|>|><|\"|>}"));
 }
 
-const char* const kRandomSchemas[] = {
-    // Nested objects, bounded strings and arrays, an integer range, a pattern.
-    R"({"type":"object","properties":{
-         "name":{"type":"string","maxLength":12},
-         "age":{"type":"integer","minimum":0,"maximum":150},
-         "address":{"type":"object","properties":{"street":{"type":"string","maxLength":20},
-                    "zip":{"type":"string","pattern":"^[0-9]{5}$"}},"required":["zip"]},
-         "tags":{"type":"array","items":{"type":"string","maxLength":8},"maxItems":3}},
-       "required":["name","age","address"]})",
-    // Enums, anyOf, booleans, nullable types.
-    R"({"type":"object","properties":{
-         "color":{"enum":["red","green","blue"]},
-         "size":{"anyOf":[{"type":"integer","minimum":-5,"maximum":5},{"type":"null"}]},
-         "ok":{"type":"boolean"},
-         "note":{"type":["string","null"],"maxLength":6}},
-       "required":["color","size","ok"],"additionalProperties":false})",
-    // An array of $ref'd objects with numbers.
-    R"({"$defs":{"point":{"type":"object","properties":{"x":{"type":"number"},
-         "y":{"type":"number","minimum":-10,"maximum":10}},"required":["x","y"]}},
-       "type":"array","items":{"$ref":"#/$defs/point"},"minItems":1,"maxItems":3})",
-    // Formats and patterns.
-    R"({"type":"object","properties":{
-         "id":{"type":"string","format":"uuid"},
-         "when":{"type":"string","format":"date-time"},
-         "day":{"type":"string","format":"date"},
-         "code":{"type":"string","pattern":"^[A-Z]{2}-\\d{3}$"},
-         "email":{"type":"string","pattern":"^[a-z]{1,8}@[a-z]{1,8}\\.(com|org)$"}},
-       "required":["id","when","day","code","email"]})",
+const std::vector<const char*> kRandomSchemas = testing::test_schemas(
     // const, oneOf with disjoint branches, recursion. (Extra properties are left to the unit
     // tests: a random model rarely closes an object that may grow.)
     R"({"$defs":{"node":{"type":"object","properties":{"v":{"type":"integer"},
@@ -222,8 +195,7 @@ const char* const kRandomSchemas[] = {
          "payload":{"oneOf":[{"type":"string","maxLength":5},
                              {"type":"array","items":{"type":"boolean"},"maxItems":3}]},
          "tree":{"$ref":"#/$defs/node"}},
-       "required":["kind","payload"],"additionalProperties":false})",
-};
+       "required":["kind","payload"],"additionalProperties":false})");
 
 void run_random_model(const char* model, int seeds, uint32_t seed_base) {
   auto vocab = testing::vocabulary(model);
