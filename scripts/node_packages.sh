@@ -1,7 +1,19 @@
 # Sourced by the scripts that drive Node.js peers (the e2e tests against llama.cpp and the openai
 # client, the speed comparisons, the golden generator): the pinned versions of the npm packages
 # they use, and one installer that puts them into a folder of their own, once, so later runs reuse
-# them. npm is for test clients and reference peers only; the product never loads these.
+# them, and the tests' way out when Node.js or the network is missing. npm is for test clients and
+# reference peers only; the product never loads these.
+
+# skip MESSAGE: ends an end-to-end test as skipped (exit 77, CTest's SKIP_RETURN_CODE), or as
+# failed under CI=true, where every test must run.
+skip() {
+  if [ "${CI:-}" = "true" ]; then
+    echo "FAIL (CI=true forbids skipping): $*" >&2
+    exit 1
+  fi
+  echo "SKIP: $*"
+  exit 77
+}
 
 NODE_LLAMA_CPP_VERSION=3.22.1
 OPENAI_VERSION=4.104.0

@@ -11,15 +11,6 @@ work="$3"
 testdata="${HEARTH_TESTDATA:-${HEARTH_TESTDATA_DEFAULT:-$source_dir/../shared/testdata}}"
 source "$source_dir/scripts/node_packages.sh"
 
-skip() {
-  if [ "${CI:-}" = "true" ]; then
-    echo "FAIL (CI=true forbids skipping): $*" >&2
-    exit 1
-  fi
-  echo "SKIP: $*"
-  exit 77
-}
-
 command -v node >/dev/null && command -v npm >/dev/null || skip "node and npm are not installed"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" -ge 20 ] || skip "node-llama-cpp needs Node.js 20 or newer (found $(node --version))"
