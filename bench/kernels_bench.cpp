@@ -2,9 +2,12 @@
 // Q4_0 to 224 MiB as F32, past this machine's 32 MiB L3), with 1 and 2 threads, reported as bytes
 // of weights read per second; and, in the same run, this machine's plain memory-read bandwidth
 // (`read`), the roofline for matvec. Each matvec iteration reads the next of several copies of
-// the matrix (at least 256 MiB in all) so that weights come from DRAM, as in decode.
+// the matrix (at least 256 MiB in all) so that weights come from DRAM, as in decode. The
+// `matvec_in_cache` rows (one thread, a 1024x1024 matrix read again and again: L2 for the block
+// formats, L3 for the float ones) show what a core computes when memory is not the limit.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -23,6 +26,7 @@ using hearth::ThreadPool;
 constexpr uint64_t kStreamBytes = uint64_t{256} << 20;
 constexpr int64_t kRows = 14336;
 constexpr int64_t kCols = 4096;
+constexpr int64_t kCachedSide = 1024;
 constexpr int64_t kDistinctRows = 64;  // quantized once, then tiled (K-quant search is slow)
 
 ThreadPool& pool_of(int threads) {
@@ -31,30 +35,32 @@ ThreadPool& pool_of(int threads) {
   return threads == 1 ? one : two;
 }
 
-void bench_matvec(benchmark::State& state, GgmlType type, int threads) {
+// n_rows x n_cols weights of `type`, in copies of at least stream_bytes together (0: one copy).
+void bench_matvec(benchmark::State& state, GgmlType type, int threads, int64_t n_rows,
+                  int64_t n_cols, uint64_t stream_bytes) {
   const uint64_t row_bytes =
-      hearth::ggml_row_bytes(static_cast<uint32_t>(type), static_cast<uint64_t>(kCols)).value();
-  const uint64_t matrix_bytes = row_bytes * static_cast<uint64_t>(kRows);
-  const uint64_t n_copies = (kStreamBytes + matrix_bytes - 1) / matrix_bytes;
+      hearth::ggml_row_bytes(static_cast<uint32_t>(type), static_cast<uint64_t>(n_cols)).value();
+  const uint64_t matrix_bytes = row_bytes * static_cast<uint64_t>(n_rows);
+  const uint64_t n_copies = std::max<uint64_t>(1, (stream_bytes + matrix_bytes - 1) / matrix_bytes);
   std::vector<uint8_t> weights(matrix_bytes * n_copies);
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> row(static_cast<size_t>(kCols));
+  std::vector<float> row(static_cast<size_t>(n_cols));
   for (int64_t r = 0; r < kDistinctRows; ++r) {
     for (float& v : row) v = normal(rng);
-    hearth::tensor::quantize_row(type, row.data(), weights.data() + r * row_bytes, kCols);
+    hearth::tensor::quantize_row(type, row.data(), weights.data() + r * row_bytes, n_cols);
   }
   const uint64_t tile = kDistinctRows * row_bytes;
   for (uint64_t at = tile; at < weights.size(); at += tile) {
     std::memcpy(weights.data() + at, weights.data(), std::min(tile, weights.size() - at));
   }
-  std::vector<float> x(static_cast<size_t>(kCols));
+  std::vector<float> x(static_cast<size_t>(n_cols));
   for (float& v : x) v = normal(rng);
-  std::vector<float> y(static_cast<size_t>(kRows));
+  std::vector<float> y(static_cast<size_t>(n_rows));
   ThreadPool& pool = pool_of(threads);
   uint64_t copy = 0;
   for (auto _ : state) {
-    hearth::tensor::matvec(type, weights.data() + copy * matrix_bytes, kRows, kCols, x.data(),
+    hearth::tensor::matvec(type, weights.data() + copy * matrix_bytes, n_rows, n_cols, x.data(),
                            y.data(), &pool);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
@@ -93,15 +99,27 @@ int main(int argc, char** argv) {
   const GgmlType types[] = {GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, GgmlType::kQ8_0,
                             GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
                             GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
+  const auto name_of = [](const char* kind, GgmlType type, int64_t n_rows, int64_t n_cols,
+                          int threads) {
+    return std::string(kind) + "/" +
+           std::string(hearth::ggml_type_traits(static_cast<uint32_t>(type))->name) + "/" +
+           std::to_string(n_rows) + "x" + std::to_string(n_cols) +
+           "/threads:" + std::to_string(threads);
+  };
   for (const int threads : {1, 2}) {
-    const std::string suffix = "/threads:" + std::to_string(threads);
-    benchmark::RegisterBenchmark(("read" + suffix).c_str(), bench_read, threads)->UseRealTime();
+    const std::string read = "read/threads:" + std::to_string(threads);
+    benchmark::RegisterBenchmark(read.c_str(), bench_read, threads)->UseRealTime();
     for (const GgmlType type : types) {
-      const std::string name =
-          "matvec/" + std::string(hearth::ggml_type_traits(static_cast<uint32_t>(type))->name) +
-          "/" + std::to_string(kRows) + "x" + std::to_string(kCols) + suffix;
-      benchmark::RegisterBenchmark(name.c_str(), bench_matvec, type, threads)->UseRealTime();
+      benchmark::RegisterBenchmark(name_of("matvec", type, kRows, kCols, threads).c_str(),
+                                   bench_matvec, type, threads, kRows, kCols, kStreamBytes)
+          ->UseRealTime();
     }
+  }
+  for (const GgmlType type : types) {
+    benchmark::RegisterBenchmark(
+        name_of("matvec_in_cache", type, kCachedSide, kCachedSide, 1).c_str(), bench_matvec, type,
+        1, kCachedSide, kCachedSide, uint64_t{0})
+        ->UseRealTime();
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -55,18 +55,23 @@ internal::Int8Activations quantize_activations(const float* x, int64_t n_tokens,
                                                ThreadPool* pool) {
   thread_local std::vector<int8_t> q;
   thread_local std::vector<float> scales;
+  thread_local std::vector<int32_t> code_sums;
   const int64_t n_blocks = (n + kActivationBlock - 1) / kActivationBlock;
   const int64_t scale_stride = n_blocks + 8;
   const int64_t q_stride = (n_blocks + 7) / 8 * internal::kInterleavedChunk;
   q.assign(static_cast<size_t>(n_tokens * q_stride), 0);
   scales.assign(static_cast<size_t>(2 * n_tokens * scale_stride), 0.0f);
+  code_sums.assign(static_cast<size_t>(2 * n_tokens * scale_stride), 0);
   // Pointers, not the thread_local vectors, inside the tasks: a pool thread has its own.
   int8_t* q_all = q.data();
   float* d_all = scales.data();
   float* sums_all = d_all + n_tokens * scale_stride;
+  int32_t* code_sums_all = code_sums.data();
+  int32_t* low_code_sums_all = code_sums_all + n_tokens * scale_stride;
   const auto quantize_token = [&](int64_t t) {
     internal::quantize_activation_row(x + t * n, n, q_all + t * q_stride, d_all + t * scale_stride,
-                                      sums_all + t * scale_stride);
+                                      sums_all + t * scale_stride, code_sums_all + t * scale_stride,
+                                      low_code_sums_all + t * scale_stride);
   };
   const int64_t n_tasks = (n_tokens + kTokensPerQuantizeTask - 1) / kTokensPerQuantizeTask;
   if (pool == nullptr || n_tasks <= 1) {
@@ -77,7 +82,7 @@ internal::Int8Activations quantize_activations(const float* x, int64_t n_tokens,
       for (int64_t t = task * kTokensPerQuantizeTask; t < end; ++t) quantize_token(t);
     });
   }
-  return {q_all, d_all, sums_all, q_stride, scale_stride};
+  return {q_all, d_all, sums_all, code_sums_all, low_code_sums_all, q_stride, scale_stride};
 }
 
 }  // namespace

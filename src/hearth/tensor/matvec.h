@@ -26,8 +26,9 @@ bool uses_int8_activations(GgmlType weight_type);
 // Numerics. F32/F16/BF16: weights widened exactly, products summed in float32.
 // Block formats: decode is memory-bound only if the arithmetic is cheap, so, as llama.cpp does,
 // x is first rounded to 8 bits in blocks of 32 (round_activations: x[c] moves by at most
-// max|x over its block| / 254), then each block of 32 weight codes is multiplied with the 8-bit x
-// in exact integer arithmetic and scaled by the float32 product of the two block scales. Apart
+// max|x over its block| / 254), then each block of 32 weight codes (less the format's zero
+// point: Q4_0's 8, Q5_0's 16) is multiplied with the 8-bit x in exact integer arithmetic and
+// scaled by the float32 product of the two block scales. Apart
 // from the float32 summation (relative error ~ n_cols / 32 * 2^-24 of the sum of the magnitudes
 // of the terms), y is therefore exactly matvec_reference(W, round_activations(x)).
 // Relative to the float32-x product, the activation rounding adds an error of at most

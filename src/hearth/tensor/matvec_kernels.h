@@ -17,30 +17,35 @@ void matvec_float_rows(GgmlType type, const uint8_t* weights, int64_t row_bytes,
 inline constexpr int64_t kInterleavedChunk = 256;
 
 // Rows of x (one per token) quantized in blocks of 32 (matvec.h's round_activations): element c
-// of token t is d[t * scale_stride + c / 32] times its code; sums[t * scale_stride + b] =
-// d[.. + b] * (sum of block b's codes). Each token's d and sums have 8 zero entries past its last
-// block. The codes are interleaved so that one 32-byte vector holds 4 codes of each of 8 blocks:
-// in q[t * q_stride + ..], chunk i (blocks 8i..8i+7) takes bytes [256 i, 256 i + 256), and code
-// 4k + b of block 8i + j is at 256 i + 32 k + 4 j + b; blocks past the last are zero. (A dot
+// of token t is d[t * scale_stride + c / 32] times its code; code_sums[t * scale_stride + b] is
+// the sum of block b's codes, low_code_sums[..] that of its first 16 (Q6_K's sub-blocks) and
+// sums[..] = d[..] * code_sums[..]. Each token's d, sums and code sums have 8 zero entries past
+// its last block. The codes are interleaved so that one 32-byte vector holds 4 codes of each of 8
+// blocks: in q[t * q_stride + ..], chunk i (blocks 8i..8i+7) takes bytes [256 i, 256 i + 256), and
+// code 4k + b of block 8i + j is at 256 i + 32 k + 4 j + b; blocks past the last are zero. (A dot
 // product instruction's 32-bit lane j then sums block j only: no reduction across lanes.)
 struct Int8Activations {
   const int8_t* q;
   const float* d;
   const float* sums;
+  const int32_t* code_sums;
+  const int32_t* low_code_sums;
   int64_t q_stride;
   int64_t scale_stride;
 
   // Token t's row and those after it.
   Int8Activations token(int64_t t) const {
-    return {q + t * q_stride, d + t * scale_stride, sums + t * scale_stride, q_stride,
-            scale_stride};
+    const int64_t s = t * scale_stride;
+    return {q + t * q_stride,  d + s,    sums + s,    code_sums + s,
+            low_code_sums + s, q_stride, scale_stride};
   }
 };
 
 // One token's row x (n elements, a multiple of 32) to the 8-bit blocks above: codes into q (the
-// row's whole chunks, zeroed by the caller), d[n / 32] and sums[n / 32]. Exactly matvec.h's
-// round_activations.
-void quantize_activation_row(const float* x, int64_t n, int8_t* q, float* d, float* sums);
+// row's whole chunks, zeroed by the caller), d, sums, code_sums and low_code_sums (n / 32 each).
+// Exactly matvec.h's round_activations.
+void quantize_activation_row(const float* x, int64_t n, int8_t* q, float* d, float* sums,
+                             int32_t* code_sums, int32_t* low_code_sums);
 
 // The same for the block formats (Q4_0 .. Q8_K) and n_tokens rows of 8-bit x: y[t * y_stride + r].
 // Token t's y is the same whatever n_tokens and the other tokens are.

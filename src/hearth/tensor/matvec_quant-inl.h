@@ -1,13 +1,15 @@
 // Highway kernels for matvec over every block format (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K,
 // Q6_K, Q8_K) with 8-bit activations, for one token or a group of tokens at once, and the
 // activation quantizer. Each chunk of up to 8 groups of 32 weights is decoded once to byte codes
-// and per-group scales (a format's only code: QuantFormat and Decode) and, on x86, transposed to
-// the activations' interleaved layout (PrepareCodes), so that for every token one multiply-add
-// instruction per 4 codes of 8 groups (AVX-512 VNNI dpbusd, AVX2 maddubs + madd) leaves each
-// group's exact integer total in its own lane (GroupDots; portable scalar code elsewhere); one
-// convert and multiply-add per chunk then scale the 8 totals into the token's float sums. Each
-// token gets the same operations in the same order whatever the other tokens, so its y does not
-// depend on them. Included by matvec_quant.cpp once per target.
+// and per-group scales (a format's only code: QuantFormat and Decode) and, on x86, put in the
+// activations' interleaved layout (PrepareCodes: a transpose, or with AVX-512 VBMI byte permutes
+// straight from the blocks for Q4_0, Q4_1, Q4_K and Q6_K), so that for every token one multiply-add
+// instruction per 4 codes of 8 groups (AVX-512 VNNI dpbusd, two such vectors per instruction;
+// AVX2 maddubs + madd) leaves each group's exact integer total in its own lane (GroupDots;
+// portable scalar code elsewhere); one convert and multiply-add per chunk then scale the 8
+// totals into the token's float sums, and each 8 rows' sums are reduced across lanes together.
+// Each token gets the same operations in the same order whatever the other tokens, so its y does
+// not depend on them. Included by matvec_quant.cpp once per target.
 #if defined(HEARTH_TENSOR_MATVEC_QUANT_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef HEARTH_TENSOR_MATVEC_QUANT_INL_H_
 #undef HEARTH_TENSOR_MATVEC_QUANT_INL_H_
@@ -44,9 +46,9 @@ using FloatTag = hn::CappedTag<float, 8>;
 #endif
 
 // One decoded chunk: up to 8 groups of 32 codes, group g at codes + g * code_stride; the weights
-// are a[g] * code (+ b[g] per element when the format has an offset: its minimum, or minus a[g]
-// times its zero point), times the int8 sub_scales[2g] / [2g + 1] of the group's halves for
-// kSubScaled formats (Q6_K). Codes are unsigned (at most 63) or, for kStoredSigned formats, int8
+// are a[g] * (code - the format's zero point) (+ b[g] per element for the formats with a
+// minimum), times the int8 sub_scales[2g] / [2g + 1] of the group's halves for kSubScaled
+// formats (Q6_K). Codes are unsigned (at most 63) or, for kStoredSigned formats, int8
 // bit patterns. a and b are 0 past the chunk's last group.
 struct Chunk {
   const uint8_t* blocks;  // the chunk's first block
@@ -73,11 +75,14 @@ struct QuantFormat {
                                          : kType == GgmlType::kQ6_K ? internal::kQ6_KBlockBytes
                                                                     : internal::kQ8_KBlockBytes;
   static constexpr bool kSubScaled = kType == GgmlType::kQ6_K;
+  // With AVX-512 VBMI and VNNI, Q6_K's codes are read straight from the super-block as unsigned
+  // 0..63 (PrepareSixBits), with zero point 32; elsewhere they are decoded as q - 32.
+  static constexpr bool kPickedSixBits = kType == GgmlType::kQ6_K && HWY_TARGET == HWY_AVX3_DL;
   // Codes stored as int8 (Q8_0, Q8_K; Q6_K's as decoded). With VNNI (dpbusd takes unsigned
   // codes) those without sub-scales are flipped to code + 128 instead (kFlipped), so no sign
   // has to be moved onto x per token; elsewhere maddubs could saturate on them (2 * 255 * 127).
-  static constexpr bool kStoredSigned =
-      kType == GgmlType::kQ8_0 || kType == GgmlType::kQ6_K || kType == GgmlType::kQ8_K;
+  static constexpr bool kStoredSigned = kType == GgmlType::kQ8_0 || kType == GgmlType::kQ8_K ||
+                                        (kType == GgmlType::kQ6_K && !kPickedSixBits);
 #if HWY_TARGET == HWY_AVX3_DL
   static constexpr bool kFlipped = kStoredSigned && !kSubScaled;
 #else
@@ -85,16 +90,20 @@ struct QuantFormat {
 #endif
   static constexpr bool kSigned = kStoredSigned && !kFlipped;
   // The weights are a * (code - kZeroPoint) (+ b): Q4_0 and Q5_0's codes are stored unsigned.
-  static constexpr float kZeroPoint = kType == GgmlType::kQ4_0   ? 8.0f
-                                      : kType == GgmlType::kQ5_0 ? 16.0f
-                                      : kFlipped                 ? 128.0f
-                                                                 : 0.0f;
+  // GroupDots subtracts kZeroPoint times x's code sums from the integer totals, so the zero point
+  // costs nothing per code and is exact.
+  // For Q6_K the zero point applies to each half of a group (x's low_code_sums).
+  static constexpr int32_t kZeroPoint = kType == GgmlType::kQ4_0   ? 8
+                                        : kType == GgmlType::kQ5_0 ? 16
+                                        : kPickedSixBits           ? 32
+                                        : kFlipped                 ? 128
+                                                                   : 0;
   static constexpr bool kMin = kType == GgmlType::kQ4_1 || kType == GgmlType::kQ5_1 ||
                                kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K;
-  // x86 reads Q4_0/Q4_1 nibbles straight into the interleaved layout (PrepareNibbles).
-  static constexpr bool kDirectNibbles = kType == GgmlType::kQ4_0 || kType == GgmlType::kQ4_1;
-  // Whether b (the minimum, minus a times the zero point) is there: the chunk's offset term.
-  static constexpr bool kHasOffset = kMin || kZeroPoint != 0.0f;
+  // x86 reads Q4_0/Q4_1 nibbles straight into the interleaved layout (PrepareNibbles), and
+  // with AVX-512 VBMI Q4_K's too.
+  static constexpr bool kDirectNibbles = kType == GgmlType::kQ4_0 || kType == GgmlType::kQ4_1 ||
+                                         (kType == GgmlType::kQ4_K && HWY_TARGET == HWY_AVX3_DL);
 };
 
 // An fp16 value, exactly and inline (f32_from_f16 is out of line): F16C on x86; elsewhere the 15
@@ -207,11 +216,98 @@ HWY_INLINE void FillScales(float value, float* scales) {
   for (size_t k = 0; k < 8; k += hn::Lanes(df)) hn::Store(hn::Set(df, value), df, scales + k);
 }
 
+#if HWY_TARGET == HWY_AVX3_DL
+// AVX-512 VBMI: 64 bytes picked out of a whole chunk of kChunkBytes (8 blocks, or a K-quant
+// super-block: 129 to 192 bytes) by a byte map fixed at compile time: three 64-byte loads inside
+// the chunk (bytes 0-63, 64-127 and the last 64) and two byte permutes, in place of a load and
+// insert per block.
+template <int64_t kChunkBytes>
+struct ChunkBytePicker {
+  static_assert(kChunkBytes > 128 && kChunkBytes <= 192);
+  alignas(64) uint8_t low_index[64] = {};   // into bytes 0-127
+  alignas(64) uint8_t tail_index[64] = {};  // into the last 64 bytes
+  uint64_t tail_mask = 0;                   // the result bytes that come from the tail
+
+  // source(i): the chunk byte that result byte i is.
+  template <class Source>
+  constexpr explicit ChunkBytePicker(Source source) {
+    for (int i = 0; i < 64; ++i) {
+      const int64_t byte = source(i);
+      if (byte < 128) {
+        low_index[i] = static_cast<uint8_t>(byte);
+      } else {
+        tail_index[i] = static_cast<uint8_t>(byte - (kChunkBytes - 64));
+        tail_mask |= uint64_t{1} << i;
+      }
+    }
+  }
+
+  HWY_INLINE __m512i Pick(const uint8_t* chunk) const {
+    const __m512i tail = _mm512_loadu_si512(chunk + kChunkBytes - 64);
+    if (tail_mask == ~uint64_t{0})
+      return _mm512_permutexvar_epi8(_mm512_load_si512(tail_index), tail);
+    const __m512i low = _mm512_permutex2var_epi8(
+        _mm512_loadu_si512(chunk), _mm512_load_si512(low_index), _mm512_loadu_si512(chunk + 64));
+    if (tail_mask == 0) return low;
+    return _mm512_mask_permutexvar_epi8(low, tail_mask, _mm512_load_si512(tail_index), tail);
+  }
+};
+
+// The 8 fp16 d of a chunk's blocks in bytes 0-15, and their fp16 minima (at byte 2 of a block)
+// in bytes 16-31.
+template <int64_t kBlockBytes>
+inline constexpr ChunkBytePicker<8 * kBlockBytes> kScalePicker([](int i) -> int64_t {
+  return i / 2 % 8 * kBlockBytes + i % 2 + (i >= 16 ? 2 : 0);
+});
+
+// Vectors 2 * pair and 2 * pair + 1 of the interleaved nibble bytes (PrepareNibbles): byte
+// 32 v + 4 j + b is byte 4 v + b of block j's 16 nibble bytes, which end its block.
+template <int64_t kBlockBytes, int kPair>
+inline constexpr ChunkBytePicker<8 * kBlockBytes> kNibblePicker([](int i) -> int64_t {
+  return i % 32 / 4 * kBlockBytes + (kBlockBytes - 16) + 4 * (2 * kPair + i / 32) + i % 4;
+});
+
+// Q6_K's super-block (its first 192 bytes): the low 4 bits (ql) and the high 2 bits (qh) of
+// interleaved vectors 2 * pair and 2 * pair + 1. Group j = 4 h + k (half h, quarter k) takes code
+// l from nibble k / 2 of ql[64 h + 32 (k % 2) + l] and bits 2k, 2k + 1 of qh[32 h + l].
+template <int kPair>
+inline constexpr ChunkBytePicker<192> kSixLowPicker([](int i) -> int64_t {
+  const int v = 2 * kPair + i / 32;
+  const int j = i % 32 / 4;
+  return 64 * (j / 4) + 32 * (j % 2) + 4 * v + i % 4;
+});
+template <int kPair>
+inline constexpr ChunkBytePicker<192> kSixHighPicker([](int i) -> int64_t {
+  const int v = 2 * kPair + i / 32;
+  const int j = i % 32 / 4;
+  return 128 + 32 * (j / 4) + 4 * v + i % 4;
+});
+
+// The same for a Q4_K super-block, whose groups 2p and 2p + 1 are the low and high nibbles of the
+// 32 bytes at 16 + 32 p: byte 32 v + 4 j + b is the byte holding code 4 v + b of group j.
+template <int kPair>
+inline constexpr ChunkBytePicker<internal::kQ4_KBlockBytes> kKNibblePicker([](int i) -> int64_t {
+  return 16 + 32 * (i % 32 / 8) + 4 * (2 * kPair + i / 32) + i % 4;
+});
+#endif
+
 // The 32-element formats' a[g] (fp16 d) and b[g] (the fp16 minimum, when kMin) of n_groups
 // blocks of kBlockBytes; zero past them. x86 converts a whole chunk's scales at once, so that the
 // vector loads of a and b are forwarded from vector stores.
 template <int64_t kBlockBytes, bool kMin>
 HWY_INLINE void LegacyScales(const uint8_t* block, int64_t n_groups, Chunk& chunk) {
+#if HWY_TARGET == HWY_AVX3_DL
+  if constexpr (8 * kBlockBytes <= 192) {
+    if (n_groups == 8) {
+      const __m512i scales = kScalePicker<kBlockBytes>.Pick(block);
+      _mm256_store_ps(chunk.a, _mm256_cvtph_ps(_mm512_castsi512_si128(scales)));
+      if constexpr (kMin) {
+        _mm256_store_ps(chunk.b, _mm256_cvtph_ps(_mm512_extracti32x4_epi32(scales, 1)));
+      }
+      return;
+    }
+  }
+#endif
 #if HEARTH_MATVEC_X86
   if (n_groups == 8) {
     const auto halves = [block](int64_t offset) {
@@ -259,7 +355,7 @@ HWY_INLINE void Decode(const uint8_t* block, int64_t n_groups, uint8_t* buffer, 
     LegacyScales<F::kBlockBytes, F::kMin>(block, n_groups, chunk);
   } else if constexpr (kType == GgmlType::kQ4_K || kType == GgmlType::kQ5_K) {
     constexpr int64_t kQs = kType == GgmlType::kQ4_K ? 16 : 48;
-    for (int pair = 0; pair < 4; ++pair)
+    for (int pair = 0; pair < 4 && !F::kDirectNibbles; ++pair)
       SplitNibbles32(block + kQs + 32 * pair, buffer + 64 * pair);
     if constexpr (kType == GgmlType::kQ5_K) {
       // Bit j of qh[l] adds 16 to code l of group j.
@@ -283,7 +379,7 @@ HWY_INLINE void Decode(const uint8_t* block, int64_t n_groups, uint8_t* buffer, 
     const auto three = hn::Set(du8, 3);
     const auto bias = hn::Set(du8, 32);
     const auto high = [&](auto shifted) { return hn::ShiftLeft<4>(hn::And(shifted, three)); };
-    for (int half = 0; half < 2; ++half) {
+    for (int half = 0; half < 2 && !F::kPickedSixBits; ++half) {
       for (size_t l = 0; l < 32; l += hn::Lanes(du8)) {
         const auto ql0 = hn::LoadU(du8, block + 64 * half + l);
         const auto ql1 = hn::LoadU(du8, block + 64 * half + 32 + l);
@@ -308,32 +404,59 @@ HWY_INLINE void Decode(const uint8_t* block, int64_t n_groups, uint8_t* buffer, 
     std::memcpy(&d, block, sizeof(d));
     FillScales(d, chunk.a);
   }
-  if constexpr (!F::kMin && F::kHasOffset) {
-    const FloatTag df;
-    for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
-      hn::Store(hn::Mul(hn::Set(df, -F::kZeroPoint), hn::Load(df, chunk.a + k)), df, chunk.b + k);
-    }
-  }
 }
 
 #if HEARTH_MATVEC_X86
-// x86: a chunk's codes transposed to x's interleaved layout (matvec_kernels.h): vector k holds
-// codes 4k..4k+3 of group j in 32-bit lane j, so that each multiply-add instruction sums into
-// its group's lane. Unsigned codes (as decoded, or flipped to code + 128) are used as they are;
-// signed ones as |c| with c's sign put on x (maddubs takes unsigned times signed bytes).
+// x86: a chunk's codes transposed to x's interleaved layout (matvec_kernels.h): interleaved
+// vector k (32 bytes) holds codes 4k..4k+3 of group j in 32-bit lane j, so that each
+// multiply-add instruction sums into its group's lane. With AVX-512 VNNI two of them share one
+// 512-bit register (CodeVector c holds vectors 2c and 2c + 1, as x's 64 bytes at 64 c do), which
+// halves the instructions per chunk. Unsigned codes (as decoded, or flipped to code + 128) are
+// used as they are; signed ones as |c| with c's sign put on x (maddubs takes unsigned times
+// signed bytes; with VNNI every format's codes are unsigned).
+#if HWY_TARGET == HWY_AVX3_DL
+using CodeVector = __m512i;
+#else
+using CodeVector = __m256i;
+#endif
+constexpr int kCodeVectors = 256 / sizeof(CodeVector);
+
 struct PreparedCodes {
-  __m256i magnitudes[8];
-  __m256i signs[8];  // kSigned: the codes themselves
+  CodeVector magnitudes[kCodeVectors];
+  CodeVector signs[kCodeVectors];  // kSigned (never with VNNI): the codes themselves
   // kSubScaled: group j's sub-scales for its codes 0-15 and 16-31, in lane j as int32 (VNNI) or
   // in both int16 halves of lane j (madd).
   __m256i sub_scales[2];
 };
 
 // Q4_0/Q4_1, straight from 8 whole blocks: word w of block j's 16 nibble bytes holds codes
-// 4w..4w+3 (low nibbles) and 16+4w.. (high nibbles), so a 4x4 word transpose within 128-bit
-// halves (blocks 0-3 low, 4-7 high) gives vectors w and w + 4.
+// 4w..4w+3 (low nibbles) and 16+4w.. (high nibbles), i.e. interleaved vectors w and w + 4.
+// AVX-512 VBMI picks the words of two vectors at once (kNibblePicker); elsewhere a 4x4 word
+// transpose within 128-bit halves (blocks 0-3 low, 4-7 high) gives them.
 template <class F>
 HWY_INLINE void PrepareNibbles(const uint8_t* blocks, PreparedCodes& out) {
+#if HWY_TARGET == HWY_AVX3_DL
+  const __m512i mask = _mm512_set1_epi8(0x0f);
+  if constexpr (F::kSuper) {
+    // Q4_K: the high nibble in the odd groups' lanes (bytes 4-7 of every 8).
+    const auto split = [&](__m512i bytes, int pair) {
+      const __m512i high = _mm512_srli_epi16(bytes, 4);
+      out.magnitudes[pair] =
+          _mm512_and_si512(_mm512_mask_mov_epi8(bytes, 0xf0f0f0f0f0f0f0f0, high), mask);
+    };
+    split(kKNibblePicker<0>.Pick(blocks), 0);
+    split(kKNibblePicker<1>.Pick(blocks), 1);
+    split(kKNibblePicker<2>.Pick(blocks), 2);
+    split(kKNibblePicker<3>.Pick(blocks), 3);
+  } else {
+    const auto split = [&](__m512i words, int pair) {
+      out.magnitudes[pair] = _mm512_and_si512(words, mask);
+      out.magnitudes[pair + 2] = _mm512_and_si512(_mm512_srli_epi16(words, 4), mask);
+    };
+    split(kNibblePicker<F::kBlockBytes, 0>.Pick(blocks), 0);
+    split(kNibblePicker<F::kBlockBytes, 1>.Pick(blocks), 1);
+  }
+#else
   constexpr int64_t kNibbles = F::kBlockBytes - 16;
   __m256i r[4];
   for (int j = 0; j < 4; ++j) {
@@ -354,10 +477,53 @@ HWY_INLINE void PrepareNibbles(const uint8_t* blocks, PreparedCodes& out) {
     out.magnitudes[w] = _mm256_and_si256(words[w], mask);
     out.magnitudes[w + 4] = _mm256_and_si256(_mm256_srli_epi16(words[w], 4), mask);
   }
+#endif
 }
+
+// Q6_K: group j's sub-scales for its codes 0-15 and 16-31 (PreparedCodes::sub_scales).
+HWY_INLINE void PrepareSubScales(const Chunk& chunk, PreparedCodes& out) {
+  // Byte 2j + half of the 16 sub-scales for each group j (twice for madd), widened.
+  const __m128i scales = _mm_loadu_si128(reinterpret_cast<const __m128i*>(chunk.sub_scales));
+  for (int half = 0; half < 2; ++half) {
+    const char h = static_cast<char>(half);
+#if HWY_TARGET == HWY_AVX3_DL
+    const __m128i pick = _mm_setr_epi8(h, 2 + h, 4 + h, 6 + h, 8 + h, 10 + h, 12 + h, 14 + h, 0, 0,
+                                       0, 0, 0, 0, 0, 0);
+    out.sub_scales[half] = _mm256_cvtepi8_epi32(_mm_shuffle_epi8(scales, pick));
+#else
+    const __m128i pick = _mm_setr_epi8(h, h, 2 + h, 2 + h, 4 + h, 4 + h, 6 + h, 6 + h, 8 + h, 8 + h,
+                                       10 + h, 10 + h, 12 + h, 12 + h, 14 + h, 14 + h);
+    out.sub_scales[half] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick));
+#endif
+  }
+}
+
+#if HWY_TARGET == HWY_AVX3_DL
+// Q6_K with VBMI, straight from the super-block as unsigned codes: per pair of interleaved
+// vectors, the low 4 bits from ql (the high nibble in the lanes of quarters 2 and 3) and the
+// high 2 bits from qh (shifted right by 2 k in the lanes of quarter k).
+HWY_INLINE void PrepareSixBits(const uint8_t* block, PreparedCodes& out) {
+  const __m512i quarter_shifts = _mm512_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6);
+  const auto codes = [&](__m512i low, __m512i high) {
+    const __m512i nibbles =
+        _mm512_mask_mov_epi8(low, 0xff00ff00ff00ff00, _mm512_srli_epi16(low, 4));
+    const __m512i top = _mm512_slli_epi16(
+        _mm512_and_si512(_mm512_srlv_epi32(high, quarter_shifts), _mm512_set1_epi8(3)), 4);
+    return _mm512_ternarylogic_epi32(nibbles, _mm512_set1_epi8(0x0f), top, 0xea);  // a & b | c
+  };
+  out.magnitudes[0] = codes(kSixLowPicker<0>.Pick(block), kSixHighPicker<0>.Pick(block));
+  out.magnitudes[1] = codes(kSixLowPicker<1>.Pick(block), kSixHighPicker<1>.Pick(block));
+  out.magnitudes[2] = codes(kSixLowPicker<2>.Pick(block), kSixHighPicker<2>.Pick(block));
+  out.magnitudes[3] = codes(kSixLowPicker<3>.Pick(block), kSixHighPicker<3>.Pick(block));
+}
+#endif
 
 template <class F>
 HWY_INLINE void PrepareCodes(const Chunk& chunk, int64_t n_groups, PreparedCodes& out) {
+  if constexpr (F::kSubScaled) PrepareSubScales(chunk, out);
+#if HWY_TARGET == HWY_AVX3_DL
+  if constexpr (F::kPickedSixBits) return PrepareSixBits(chunk.blocks, out);
+#endif
   if constexpr (F::kDirectNibbles) {
     if (n_groups == 8) return PrepareNibbles<F>(chunk.blocks, out);
   }
@@ -380,15 +546,25 @@ HWY_INLINE void PrepareCodes(const Chunk& chunk, int64_t n_groups, PreparedCodes
     u[4 * i + 2] = _mm256_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
     u[4 * i + 3] = _mm256_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
   }
+  // Interleaved vector k < 4 is the low 128-bit halves of u[k] and u[k + 4], vector k + 4 their
+  // high halves.
+#if HWY_TARGET == HWY_AVX3_DL
+  static_assert(!F::kSigned);  // VNNI takes every format's codes unsigned
+  for (int k = 0; k < 4; k += 2) {
+    const __m512i a = _mm512_inserti64x4(_mm512_castsi256_si512(u[k]), u[k + 1], 1);
+    const __m512i b = _mm512_inserti64x4(_mm512_castsi256_si512(u[k + 4]), u[k + 5], 1);
+    out.magnitudes[k / 2] =
+        _mm512_permutex2var_epi64(a, _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), b);
+    out.magnitudes[k / 2 + 2] =
+        _mm512_permutex2var_epi64(a, _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15), b);
+  }
+  if constexpr (F::kFlipped) {
+    for (__m512i& c : out.magnitudes) c = _mm512_xor_si512(c, _mm512_set1_epi8(-128));
+  }
+#else
   for (int k = 0; k < 4; ++k) {
-    __m256i low = _mm256_permute2x128_si256(u[k], u[k + 4], 0x20);
-    __m256i high = _mm256_permute2x128_si256(u[k], u[k + 4], 0x31);
-    if constexpr (F::kFlipped) {
-      low = _mm256_xor_si256(low, _mm256_set1_epi8(static_cast<char>(0x80)));
-      high = _mm256_xor_si256(high, _mm256_set1_epi8(static_cast<char>(0x80)));
-    }
-    out.magnitudes[k] = low;
-    out.magnitudes[k + 4] = high;
+    out.magnitudes[k] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x20);
+    out.magnitudes[k + 4] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x31);
   }
   if constexpr (F::kSigned) {
     for (int k = 0; k < 8; ++k) {
@@ -396,68 +572,74 @@ HWY_INLINE void PrepareCodes(const Chunk& chunk, int64_t n_groups, PreparedCodes
       out.magnitudes[k] = _mm256_abs_epi8(out.magnitudes[k]);
     }
   }
-  if constexpr (F::kSubScaled) {
-    // Byte 2j + half of the 16 sub-scales for each group j (twice for madd), widened.
-    const __m128i scales = _mm_loadu_si128(reinterpret_cast<const __m128i*>(chunk.sub_scales));
-    for (int half = 0; half < 2; ++half) {
-      const char h = static_cast<char>(half);
-#if HWY_TARGET == HWY_AVX3_DL
-      const __m128i pick = _mm_setr_epi8(h, 2 + h, 4 + h, 6 + h, 8 + h, 10 + h, 12 + h, 14 + h, 0,
-                                         0, 0, 0, 0, 0, 0, 0);
-      out.sub_scales[half] = _mm256_cvtepi8_epi32(_mm_shuffle_epi8(scales, pick));
-#else
-      const __m128i pick = _mm_setr_epi8(h, h, 2 + h, 2 + h, 4 + h, 4 + h, 6 + h, 6 + h, 8 + h,
-                                         8 + h, 10 + h, 10 + h, 12 + h, 12 + h, 14 + h, 14 + h);
-      out.sub_scales[half] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick));
 #endif
-    }
-  }
 }
 
-// totals[j] = group j's integer dot product with x (this token's interleaved chunk), times the
-// sub-scales for Q6_K. maddubs multiplies bytes in pairs to int16 (no saturation: |c| <= 128 and
-// |x| <= 127, or c <= 63) and madd sums pairs to int32; with VNNI and no sub-scales, one dpbusd
-// does both.
+// The integer totals' starting value: minus the zero point times x's code sums of the chunk's
+// 8 blocks (of their first 16 codes for half 0 of a kSubScaled format, of the last 16 for half
+// 1), which makes the totals those of code - zero point.
 template <class F>
-HWY_INLINE void GroupDots(const PreparedCodes& codes, const int8_t* x, int32_t* totals) {
-  // sum[k % 4] (four short dependency chains), or (VNNI with sub-scales) sum[k / 4]: codes 0-15
-  // and 16-31.
-  __m256i sum[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                    _mm256_setzero_si256()};
-  for (int k = 0; k < 8; ++k) {
-    const __m256i c = codes.magnitudes[k];
+HWY_INLINE __m256i ZeroPointStart(const int32_t* x_code_sums, const int32_t* x_low_code_sums,
+                                  int half) {
+  if constexpr (F::kZeroPoint == 0) return _mm256_setzero_si256();
+  static_assert((F::kZeroPoint & (F::kZeroPoint - 1)) == 0);  // a shift
+  constexpr int kShift = __builtin_ctz(static_cast<unsigned>(F::kZeroPoint));
+  __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_code_sums));
+  if constexpr (F::kSubScaled) {
+    const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_low_code_sums));
+    sums = half == 0 ? low : _mm256_sub_epi32(sums, low);
+  }
+  return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, kShift));
+}
+
+// totals[j] = group j's integer dot product with x (this token's interleaved chunk), of the codes
+// minus the zero point, times the sub-scales for Q6_K. With VNNI one dpbusd multiplies and sums
+// 4 codes of 8 groups twice; elsewhere maddubs multiplies bytes in pairs to int16 (no
+// saturation: |c| <= 128 and |x| <= 127, or c <= 63) and madd sums pairs to int32.
+template <class F>
+HWY_INLINE void GroupDots(const PreparedCodes& codes, const int8_t* x, const int32_t* x_code_sums,
+                          const int32_t* x_low_code_sums, int32_t* totals) {
 #if HWY_TARGET == HWY_AVX3_DL
-    // The EVEX (AVX512-VNNI) encoding spelled out: Highway 1.0.3's AVX3_DL target also enables
-    // AVX-VNNI, so GCC would pick the VEX form of _mm256_dpbusd_epi32, which AVX-512 CPUs
-    // without AVX-VNNI (Zen 4, Ice Lake) reject as an illegal instruction.
-    if constexpr (F::kSubScaled) {
-      const __m256i q = _mm256_sign_epi8(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * k)), codes.signs[k]);
-      asm("%{evex%} vpdpbusd %[q], %[c], %[sum]" : [sum] "+v"(sum[k / 4]) : [c] "v"(c), [q] "v"(q));
-    } else {
-      // Unsigned codes here (kFlipped), so x is read by the instruction itself.
-      static_assert(!F::kSigned);
-      asm("%{evex%} vpdpbusd %[q], %[c], %[sum]"
-          : [sum] "+v"(sum[k % 4])
-          : [c] "v"(c), [q] "m"(*reinterpret_cast<const __m256i*>(x + 32 * k)));
-    }
+  // sum[c % 2] (two dependency chains), or with sub-scales sum[c / 2]: codes 0-15 and 16-31.
+  // Lane j and lane j + 8 both belong to group j.
+  __m512i sum[2] = {_mm512_zextsi256_si512(ZeroPointStart<F>(x_code_sums, x_low_code_sums, 0)),
+                    F::kSubScaled
+                        ? _mm512_zextsi256_si512(ZeroPointStart<F>(x_code_sums, x_low_code_sums, 1))
+                        : _mm512_setzero_si512()};
+  for (int c = 0; c < kCodeVectors; ++c) {
+    // In assembly: Highway 1.0.3's AVX3_DL target attributes do not let GCC inline the VNNI
+    // intrinsics. The codes are unsigned for every format here, so x is read by the instruction.
+    asm("vpdpbusd %[q], %[c], %[sum]"
+        : [sum] "+v"(sum[F::kSubScaled ? c / 2 : c % 2])
+        : [c] "v"(codes.magnitudes[c]), [q] "m"(*reinterpret_cast<const __m512i*>(x + 64 * c)));
+  }
+  const auto fold = [](__m512i v) {
+    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  };
+  __m256i total;
+  if constexpr (F::kSubScaled) {
+    total = _mm256_add_epi32(_mm256_mullo_epi32(fold(sum[0]), codes.sub_scales[0]),
+                             _mm256_mullo_epi32(fold(sum[1]), codes.sub_scales[1]));
+  } else {
+    total = fold(_mm512_add_epi32(sum[0], sum[1]));
+  }
+  _mm256_store_si256(reinterpret_cast<__m256i*>(totals), total);
 #else
+  static_assert(!F::kSubScaled || F::kZeroPoint == 0);
+  // sum[k % 4]: four short dependency chains.
+  __m256i sum[4] = {ZeroPointStart<F>(x_code_sums, x_low_code_sums, 0), _mm256_setzero_si256(),
+                    _mm256_setzero_si256(), _mm256_setzero_si256()};
+  for (int k = 0; k < 8; ++k) {
     __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * k));
     if constexpr (F::kSigned) q = _mm256_sign_epi8(q, codes.signs[k]);
     const __m256i pair_scales = F::kSubScaled ? codes.sub_scales[k / 4] : _mm256_set1_epi16(1);
-    sum[k % 4] =
-        _mm256_add_epi32(sum[k % 4], _mm256_madd_epi16(_mm256_maddubs_epi16(c, q), pair_scales));
-#endif
+    sum[k % 4] = _mm256_add_epi32(
+        sum[k % 4], _mm256_madd_epi16(_mm256_maddubs_epi16(codes.magnitudes[k], q), pair_scales));
   }
-#if HWY_TARGET == HWY_AVX3_DL
-  if constexpr (F::kSubScaled) {
-    sum[0] = _mm256_mullo_epi32(sum[0], codes.sub_scales[0]);
-    sum[1] = _mm256_mullo_epi32(sum[1], codes.sub_scales[1]);
-  }
-#endif
   _mm256_store_si256(
       reinterpret_cast<__m256i*>(totals),
       _mm256_add_epi32(_mm256_add_epi32(sum[0], sum[1]), _mm256_add_epi32(sum[2], sum[3])));
+#endif
 }
 #else
 // Portable: the codes stay where Decode put them, and x is read through the interleaving.
@@ -472,10 +654,12 @@ HWY_INLINE void PrepareCodes(const Chunk& chunk, int64_t n_groups, PreparedCodes
 }
 
 template <class F>
-HWY_INLINE void GroupDots(const PreparedCodes& codes, const int8_t* x, int32_t* totals) {
+HWY_INLINE void GroupDots(const PreparedCodes& codes, const int8_t* x, const int32_t* x_code_sums,
+                          const int32_t* /*x_low_code_sums*/, int32_t* totals) {
+  static_assert(!F::kSubScaled || F::kZeroPoint == 0);
   const Chunk& chunk = *codes.chunk;
   for (int64_t j = 0; j < 8; ++j) {
-    int32_t total = 0;
+    int32_t total = -F::kZeroPoint * x_code_sums[j];
     for (int64_t e = 0; j < codes.n_groups && e < 32; ++e) {
       const uint8_t byte = chunk.codes[j * chunk.code_stride + e];
       const int32_t c = F::kSigned ? static_cast<int8_t>(byte) : static_cast<int32_t>(byte);
@@ -489,9 +673,11 @@ HWY_INLINE void GroupDots(const PreparedCodes& codes, const int8_t* x, int32_t* 
 
 // One token's row of x (n elements, a multiple of 32) to 8-bit blocks exactly as matvec.h's
 // round_activations (the same float operations): d = max |x| / 127 per block, codes round(x / d)
-// half away from zero into q in the interleaved layout (matvec_kernels.h), d kept as fp16, and
-// sums = d * (sum of the block's codes).
-void QuantizeActivationRow(const float* x, int64_t n, int8_t* q, float* d, float* sums) {
+// half away from zero into q in the interleaved layout (matvec_kernels.h), d kept as fp16,
+// code_sums = the sum of the block's codes, low_code_sums that of its first 16, and
+// sums = d * code_sums.
+void QuantizeActivationRow(const float* x, int64_t n, int8_t* q, float* d, float* sums,
+                           int32_t* code_sums, int32_t* low_code_sums) {
   const FloatTag df;
   const hn::RebindToSigned<FloatTag> di;
   const hn::Rebind<int8_t, FloatTag> d8;
@@ -506,6 +692,7 @@ void QuantizeActivationRow(const float* x, int64_t n, int8_t* q, float* d, float
     const float scale = hn::GetLane(hn::MaxOfLanes(df, max_abs)) / 127.0f;
     const auto inverse = hn::Set(df, scale != 0.0f ? 1.0f / scale : 0.0f);
     auto sum = hn::Zero(di);
+    auto low_sum = hn::Zero(di);
     for (size_t i = 0; i < 32; i += lanes) {
       const auto v = hn::Mul(hn::LoadU(df, xb + i), inverse);
       // std::round's half away from zero (Round goes to even); v - Trunc(v) is exact.
@@ -515,10 +702,13 @@ void QuantizeActivationRow(const float* x, int64_t n, int8_t* q, float* d, float
           di,
           hn::IfThenElse(away, hn::Add(truncated, hn::CopySign(hn::Set(df, 1.0f), v)), truncated));
       sum = hn::Add(sum, code);
+      if (i < 16) low_sum = hn::Add(low_sum, code);
       hn::StoreU(hn::DemoteTo(d8, code), d8, codes + i);
     }
     d[b] = f32_from_f16(f16_from_f32(scale));
-    sums[b] = d[b] * static_cast<float>(hn::GetLane(hn::SumOfLanes(di, sum)));
+    code_sums[b] = hn::GetLane(hn::SumOfLanes(di, sum));
+    low_code_sums[b] = hn::GetLane(hn::SumOfLanes(di, low_sum));
+    sums[b] = d[b] * static_cast<float>(code_sums[b]);
     int8_t* chunk = q + b / 8 * internal::kInterleavedChunk + b % 8 * 4;
     for (int k = 0; k < 8; ++k) std::memcpy(chunk + 32 * k, codes + 4 * k, 4);
   }
@@ -532,60 +722,110 @@ constexpr int64_t kTokenGroup = 8;
 constexpr int64_t kTokenGroup = 4;
 #endif
 
+// The sums of 8 rows of 8 floats (8 rows' partial sums): sums[i] is the sum of row i. x86 adds them
+// pairwise across vectors (3 rounds of horizontal adds and one add of halves for all 8), elsewhere
+// each is reduced on its own. The order of the additions is fixed, so a row's sum does not depend
+// on the other rows.
+HWY_INLINE void SumRowsOf8(const float* rows, float* sums) {
+#if HEARTH_MATVEC_X86
+  __m256 v[8];
+  for (int i = 0; i < 8; ++i) v[i] = _mm256_load_ps(rows + 8 * i);
+  const __m256 h01 = _mm256_hadd_ps(v[0], v[1]);
+  const __m256 h23 = _mm256_hadd_ps(v[2], v[3]);
+  const __m256 h45 = _mm256_hadd_ps(v[4], v[5]);
+  const __m256 h67 = _mm256_hadd_ps(v[6], v[7]);
+  // Lane i of q0 (i < 4): half (i >= 4) of row i % 4; q1 the same for rows 4-7.
+  const __m256 q0 = _mm256_hadd_ps(h01, h23);
+  const __m256 q1 = _mm256_hadd_ps(h45, h67);
+  _mm256_store_ps(sums, _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20),
+                                      _mm256_permute2f128_ps(q0, q1, 0x31)));
+#else
+  const FloatTag df;
+  for (int i = 0; i < 8; ++i) {
+    auto row = hn::Zero(df);
+    for (size_t k = 0; k < 8; k += hn::Lanes(df))
+      row = hn::Add(row, hn::Load(df, rows + 8 * i + k));
+    sums[i] = hn::GetLane(hn::SumOfLanes(df, row));
+  }
+#endif
+}
+
 // y[t * y_stride + r] for rows [row_begin, row_end) and tokens t < n_tokens <= kTokenGroup of x
-// (token t's codes at x.q + t * x.q_stride, ...). Rows are the inner loop: the tokens' x stays
-// in L1 while the task's rows come from L2. Per chunk, each token adds its groups' integer
-// totals times a * (x's scales), and its offsets b times (x's block sums), into one float vector
-// of its own: the same operations whatever n_tokens, so a token's y does not depend on the
-// others.
-template <GgmlType kType>
+// (token t's codes at x.q + t * x.q_stride, ...); kTokens is n_tokens when known at compile time
+// (1, decode: the token's sum stays in a register), else 0. Rows are the inner loop: the tokens'
+// x stays in L1 while the task's rows come from L2. Per chunk, each token adds its groups'
+// integer totals times a * (x's scales), and for the formats with a minimum its offsets b times
+// (x's block sums), into one float vector of its own; each 8 rows' vectors are then summed
+// across lanes together (SumRowsOf8). The same operations whatever n_tokens, so a token's y does
+// not depend on the others.
+template <GgmlType kType, int64_t kTokens>
 void QuantRows(const uint8_t* weights, int64_t row_bytes, int64_t row_begin, int64_t row_end,
                int64_t n_cols, const internal::Int8Activations& x, int64_t n_tokens, float* y,
                int64_t y_stride) {
   using F = QuantFormat<kType>;
+  constexpr int64_t kMaxTokens = kTokens != 0 ? kTokens : kTokenGroup;
+  const int64_t tokens = kTokens != 0 ? kTokens : n_tokens;
   const GroupTag di;
   const FloatTag df;
   const int64_t n_groups = n_cols / 32;
   HWY_ALIGN uint8_t buffer[internal::kQkK];
   HWY_ALIGN int32_t totals[8];
-  for (int64_t r = row_begin; r < row_end; ++r) {
-    const uint8_t* row = weights + r * row_bytes;
-    hn::Vec<FloatTag> sums[kTokenGroup];
-    for (int64_t t = 0; t < n_tokens; ++t) sums[t] = hn::Zero(df);
-    for (int64_t g0 = 0; g0 < n_groups; g0 += 8) {
-      const int64_t count = std::min<int64_t>(8, n_groups - g0);
-      Chunk chunk;
-      Decode<kType>(row + g0 * 32 / F::kBlockElements * F::kBlockBytes, count, buffer, chunk);
-      PreparedCodes codes;
-      PrepareCodes<F>(chunk, count, codes);
-      for (int64_t t = 0; t < n_tokens; ++t) {
-        GroupDots<F>(codes, x.q + t * x.q_stride + 32 * g0, totals);
-        // x's scales and block sums have 8 zero entries past the last block.
-        const float* xd = x.d + t * x.scale_stride + g0;
-        const float* xsums = x.sums + t * x.scale_stride + g0;
-        for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
-          const auto scale = hn::Mul(hn::Load(df, chunk.a + k), hn::LoadU(df, xd + k));
-          sums[t] = hn::MulAdd(hn::ConvertTo(df, hn::Load(di, totals + k)), scale, sums[t]);
-          if constexpr (F::kHasOffset) {
-            sums[t] = hn::MulAdd(hn::Load(df, chunk.b + k), hn::LoadU(df, xsums + k), sums[t]);
+  // Per token, the float vectors of 8 consecutive rows.
+  HWY_ALIGN float row_sums[kMaxTokens][8 * 8];
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += 8) {
+    const int64_t n_rows = std::min<int64_t>(8, row_end - r0);
+    for (int64_t i = 0; i < 8; ++i) {
+      hn::Vec<FloatTag> sums[kMaxTokens];
+      for (int64_t t = 0; t < tokens; ++t) sums[t] = hn::Zero(df);
+      const uint8_t* row = weights + (r0 + i) * row_bytes;
+      for (int64_t g0 = 0; g0 < n_groups && i < n_rows; g0 += 8) {
+        const int64_t count = std::min<int64_t>(8, n_groups - g0);
+        Chunk chunk;
+        Decode<kType>(row + g0 * 32 / F::kBlockElements * F::kBlockBytes, count, buffer, chunk);
+        PreparedCodes codes;
+        PrepareCodes<F>(chunk, count, codes);
+        for (int64_t t = 0; t < tokens; ++t) {
+          // x's scales and block sums have 8 zero entries past the last block.
+          const int64_t block = t * x.scale_stride + g0;
+          GroupDots<F>(codes, x.q + t * x.q_stride + 32 * g0, x.code_sums + block,
+                       x.low_code_sums + block, totals);
+          const float* xd = x.d + block;
+          const float* xsums = x.sums + block;
+          for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
+            const auto scale = hn::Mul(hn::Load(df, chunk.a + k), hn::LoadU(df, xd + k));
+            sums[t] = hn::MulAdd(hn::ConvertTo(df, hn::Load(di, totals + k)), scale, sums[t]);
+            if constexpr (F::kMin) {
+              sums[t] = hn::MulAdd(hn::Load(df, chunk.b + k), hn::LoadU(df, xsums + k), sums[t]);
+            }
           }
         }
       }
+      // (Rows past row_end add zeros.)
+      for (int64_t t = 0; t < tokens; ++t) {
+        for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
+          hn::Store(k == 0 ? sums[t] : hn::Zero(df), df, row_sums[t] + 8 * i + k);
+        }
+      }
     }
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      y[t * y_stride + r] = hn::GetLane(hn::SumOfLanes(df, sums[t]));
+    for (int64_t t = 0; t < tokens; ++t) {
+      HWY_ALIGN float y8[8];
+      SumRowsOf8(row_sums[t], y8);
+      std::memcpy(y + t * y_stride + r0, y8, static_cast<size_t>(n_rows) * sizeof(float));
     }
   }
 }
 
-// Every token of x, kTokenGroup at a time.
+// Every token of x: one at a time for a single token, else kTokenGroup at a time.
 template <GgmlType kType>
 void QuantRowsAllTokens(const uint8_t* weights, int64_t row_bytes, int64_t row_begin,
                         int64_t row_end, int64_t n_cols, const internal::Int8Activations& x,
                         int64_t n_tokens, float* y, int64_t y_stride) {
+  if (n_tokens == 1) {
+    return QuantRows<kType, 1>(weights, row_bytes, row_begin, row_end, n_cols, x, 1, y, y_stride);
+  }
   for (int64_t t = 0; t < n_tokens; t += kTokenGroup) {
-    QuantRows<kType>(weights, row_bytes, row_begin, row_end, n_cols, x.token(t),
-                     std::min(kTokenGroup, n_tokens - t), y + t * y_stride, y_stride);
+    QuantRows<kType, 0>(weights, row_bytes, row_begin, row_end, n_cols, x.token(t),
+                        std::min(kTokenGroup, n_tokens - t), y + t * y_stride, y_stride);
   }
 }
 

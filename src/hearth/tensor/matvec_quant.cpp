@@ -46,8 +46,9 @@ HWY_EXPORT(QuantizeActivationRow);
 
 namespace internal {
 
-void quantize_activation_row(const float* x, int64_t n, int8_t* q, float* d, float* sums) {
-  HWY_DYNAMIC_DISPATCH(QuantizeActivationRow)(x, n, q, d, sums);
+void quantize_activation_row(const float* x, int64_t n, int8_t* q, float* d, float* sums,
+                             int32_t* code_sums, int32_t* low_code_sums) {
+  HWY_DYNAMIC_DISPATCH(QuantizeActivationRow)(x, n, q, d, sums, code_sums, low_code_sums);
 }
 
 void matvec_quant_rows(GgmlType type, const uint8_t* weights, int64_t row_bytes, int64_t row_begin,
