@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -249,6 +250,32 @@ OutputFormat detect_output_format(std::string_view source) {
   }
   if (has("<start_of_turn>")) return OutputFormat::kGemma3;
   return OutputFormat::kGeneric;
+}
+
+std::vector<std::string_view> parser_markers(OutputFormat format, bool tool_calls) {
+  const Family& family = family_of(format);
+  std::vector<std::string_view> markers = {family.think_open, family.think_close};
+  if (tool_calls) {
+    for (const Opener& opener : family.openers) {
+      markers.insert(markers.end(), {opener.marker, opener.close});
+      if (opener.kind == RegionKind::kGemma4) {
+        markers.insert(markers.end(), {detail::kGemma4Quote, detail::kGemma4CallClose});
+      }
+    }
+    if (const NameJsonSyntax* syntax = family.name_json) {
+      markers.insert(markers.end(), {syntax->call_open, syntax->id_sep, syntax->args_sep,
+                                     syntax->call_close, syntax->region_close});
+    }
+    if (const XmlSyntax* syntax = family.xml) {
+      markers.insert(markers.end(), {syntax->call_open, syntax->name_end, syntax->key_open,
+                                     syntax->key_end, syntax->value_open, syntax->value_close,
+                                     syntax->call_close, syntax->region_close});
+    }
+  }
+  std::erase(markers, std::string_view());
+  std::sort(markers.begin(), markers.end());
+  markers.erase(std::unique(markers.begin(), markers.end()), markers.end());
+  return markers;
 }
 
 bool prompt_opens_reasoning(OutputFormat format, std::string_view prompt) {

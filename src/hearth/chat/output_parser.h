@@ -41,6 +41,12 @@ OutputFormat detect_output_format(std::string_view template_source);
 // GLM-4.7 templates end with "<think>" when thinking is on): the output starts as reasoning.
 bool prompt_opens_reasoning(OutputFormat format, std::string_view prompt);
 
+// The spellings of the markers the family's parser reads: the reasoning block's open and close,
+// and with `tool_calls` every tool-call marker (openers, separators, closers). Where a model's
+// vocabulary has one as a control token, generation must render it although it hides control
+// tokens otherwise (the engine's preserved tokens); the others are text in every vocabulary.
+std::vector<std::string_view> parser_markers(OutputFormat format, bool tool_calls);
+
 struct ToolCall {
   std::string id;
   std::string name;

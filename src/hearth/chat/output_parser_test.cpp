@@ -671,6 +671,29 @@ TEST(OutputFormatDetection, PromptOpensReasoning) {
   EXPECT_FALSE(prompt_opens_reasoning(OutputFormat::kLlama3, "<think>"));
 }
 
+// The markers the engine keeps in generated text where they are control tokens.
+TEST(ParserMarkers, ReasoningAlwaysToolCallsOnRequest) {
+  using Markers = std::vector<std::string_view>;
+  EXPECT_EQ(parser_markers(OutputFormat::kGeneric, true), (Markers{"</think>", "<think>"}));
+  EXPECT_EQ(parser_markers(OutputFormat::kLlama3, false), Markers{});
+  EXPECT_EQ(parser_markers(OutputFormat::kGemma4, false),
+            (Markers{"<channel|>", "<|channel>thought"}));
+  EXPECT_EQ(parser_markers(OutputFormat::kGemma4, true),
+            (Markers{"<channel|>", "<tool_call|>", "<|\"|>", "<|channel>thought", "<|tool_call>"}));
+  EXPECT_EQ(parser_markers(OutputFormat::kMistral, true),
+            (Markers{"[/THINK]", "[ARGS]", "[CALL_ID]", "[THINK]", "[TOOL_CALLS]"}));
+  EXPECT_EQ(
+      parser_markers(OutputFormat::kKimiK2, true),
+      (Markers{"</think>", "<think>", "<|tool_call_argument_begin|>", "<|tool_call_begin|>",
+               "<|tool_call_end|>", "<|tool_calls_section_begin|>", "<|tool_calls_section_end|>"}));
+  const Markers deepseek = parser_markers(OutputFormat::kDeepSeekV3, true);
+  for (std::string_view marker :
+       {"<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>", "<｜tool▁call▁end｜>",
+        "<｜tool▁calls▁end｜>"}) {
+    EXPECT_NE(std::find(deepseek.begin(), deepseek.end(), marker), deepseek.end()) << marker;
+  }
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;

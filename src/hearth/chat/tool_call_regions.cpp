@@ -679,10 +679,10 @@ class Gemma4Region : public Region {
       stage_ = Stage::kClose;
     }
     std::size_t at = skip_ws(text, pos_);
-    switch (match_at(text, at, "<tool_call|>", final)) {
+    switch (match_at(text, at, kGemma4CallClose, final)) {
       case Match::kYes:
         sink.end_call();
-        return done(at + 12);
+        return done(at + kGemma4CallClose.size());
       case Match::kMore:
         return more();
       case Match::kNo:

@@ -414,13 +414,12 @@ PyParse parse_python_calls(std::string_view text, std::size_t& pos, bool list,
 // ---- Gemma 4 argument objects ----
 
 namespace {
-constexpr std::string_view kGemmaQuote = "<|\"|>";
 
 // 1: text[pos...] starts with the quote token; 0: it does not; -1: it may, once more arrives.
 int gemma_quote_at(std::string_view text, std::size_t pos, bool final) {
   std::string_view rest = text.substr(pos);
-  if (rest.starts_with(kGemmaQuote)) return 1;
-  if (!final && rest.size() < kGemmaQuote.size() && kGemmaQuote.starts_with(rest)) return -1;
+  if (rest.starts_with(kGemma4Quote)) return 1;
+  if (!final && rest.size() < kGemma4Quote.size() && kGemma4Quote.starts_with(rest)) return -1;
   return 0;
 }
 }  // namespace
@@ -467,7 +466,7 @@ ScanStatus GemmaArgsConverter::advance(std::string_view text, std::size_t& pos, 
           ++pos;
           continue;
         }
-        pos += kGemmaQuote.size();
+        pos += kGemma4Quote.size();
         out += '"';
         if (state_ == State::kKeyString) {
           out += ':';
@@ -507,7 +506,7 @@ ScanStatus GemmaArgsConverter::advance(std::string_view text, std::size_t& pos, 
         int q = gemma_quote_at(text, pos, final);
         if (q < 0) return ScanStatus::kMore;
         if (q > 0) {
-          pos += kGemmaQuote.size();
+          pos += kGemma4Quote.size();
           out += '"';
           state_ = key ? State::kKeyString : State::kString;
           continue;

@@ -65,6 +65,11 @@ enum class PyParse { kOk, kIncomplete, kInvalid };
 PyParse parse_python_calls(std::string_view text, std::size_t& pos, bool list,
                            std::vector<PythonCall>& calls);
 
+// Gemma 4's markers inside a call: the quote around strings in its argument objects, and the
+// call's close. Control tokens of its vocabulary, like the opener <|tool_call>.
+inline constexpr std::string_view kGemma4Quote = "<|\"|>";
+inline constexpr std::string_view kGemma4CallClose = "<tool_call|>";
+
 // Converts Gemma 4's argument object (`{key:<|"|>text<|"|>,n:3,o:{..},l:[..]}`) to JSON text
 // as it arrives. Holds back a possible `<|"|>` prefix and bare tokens until they end.
 class GemmaArgsConverter {

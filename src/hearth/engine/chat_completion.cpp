@@ -83,6 +83,7 @@ Result<PreparedChat> ChatCompletions::prepare(const ChatCompletionRequest& reque
       chat::prompt_opens_reasoning(prepared.format, prepared.prompt_text);
   prepared.parser_options.parse_tool_calls = offer_tools;
   prepared.parser_options.tools = tools;
+  prepared.preserved_tokens = engine_.preserved_tokens(offer_tools);
   HEARTH_ASSIGN_OR_RETURN(prepared.constraint, constraint_for(request, tools));
   return prepared;
 }

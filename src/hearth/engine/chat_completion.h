@@ -1,7 +1,8 @@
 // The chat-completion layer shared by the server and the local ChatBackend: an OpenAI-shaped
 // request (messages, tools, tool_choice, response_format) becomes a rendered, tokenized prompt,
 // an optional grammar constraint (JSON Schema, JSON object, or a forced tool call in the model
-// family's syntax), and the settings of the chat::OutputParser that reads the reply. Not here:
+// family's syntax), the control tokens generation must render for the parser (the family's
+// markers), and the settings of the chat::OutputParser that reads the reply. Not here:
 // HTTP and JSON validation of request bodies (server), scheduling (scheduler.h).
 #pragma once
 
@@ -41,6 +42,9 @@ struct PreparedChat {
   std::string prompt_text;
   std::vector<int32_t> prompt;
   std::unique_ptr<sample::TokenConstraint> constraint;  // null when the reply is free
+  // The control tokens the parser reads (reasoning markers, and the tool-call markers when the
+  // request offers tools), for GenerateOptions / GenerationRequest::preserved_tokens.
+  std::vector<int32_t> preserved_tokens;
   chat::OutputFormat format = chat::OutputFormat::kGeneric;
   chat::ParserOptions parser_options;
 

@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "engine_test_support.h"
 #include "hearth/chat/output_parser.h"
 #include "hearth/engine/scheduler.h"
 #include "hearth/model/synth.h"
@@ -258,15 +259,9 @@ std::filesystem::path model_with_control_markers(const std::filesystem::path& ba
   auto vocab = model::load_synth_vocab(base);
   EXPECT_TRUE(vocab.ok()) << vocab.error().message();
   if (!vocab.ok()) return {};
-  gguf::Array pieces = *vocab->get_array("tokenizer.ggml.tokens").value();
-  gguf::Array types = *vocab->get_array("tokenizer.ggml.token_type").value();
-  for (size_t i = 0; i < markers.size(); ++i) {
-    const size_t id = pieces.items.size() - 1 - i;
-    pieces.items[id].storage = markers[i];
-    types.items[id].storage = int32_t{3};  // control
-  }
-  vocab->set("tokenizer.ggml.tokens", gguf::Value{std::move(pieces)});
-  vocab->set("tokenizer.ggml.token_type", gguf::Value{std::move(types)});
+  const Status added = testing::add_control_tokens(*vocab, markers);
+  EXPECT_TRUE(added.ok()) << added.error().message();
+  if (!added.ok()) return {};
   auto config = model::synth_preset("llama", "tiny");
   EXPECT_TRUE(config.ok()) << config.error().message();
   if (!config.ok()) return {};

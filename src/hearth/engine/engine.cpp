@@ -18,7 +18,31 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// The control tokens spelled inside `markers` ("<|channel>thought" holds <|channel>); markers
+// that are text in this vocabulary add nothing.
+Result<std::vector<int32_t>> control_tokens_in(const tokenizer::Tokenizer& tokenizer,
+                                               const std::vector<std::string_view>& markers) {
+  std::vector<int32_t> tokens;
+  for (const std::string_view marker : markers) {
+    HEARTH_ASSIGN_OR_RETURN(
+        const std::vector<int32_t> ids,
+        tokenizer.encode(marker, {.add_special = false, .parse_special = true}));
+    for (const int32_t id : ids) {
+      if (tokenizer.vocab().types[id] == tokenizer::TokenType::kControl &&
+          std::find(tokens.begin(), tokens.end(), id) == tokens.end()) {
+        tokens.push_back(id);
+      }
+    }
+  }
+  return tokens;
+}
+
 }  // namespace
+
+tokenizer::DecodeOptions generation_decode_options(bool constrained,
+                                                   const std::vector<int32_t>& preserved) {
+  return {.special = constrained, .preserved = preserved, .strip_leading_space = false};
+}
 
 std::string_view stop_reason_name(StopReason reason) {
   switch (reason) {
@@ -66,6 +90,12 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   engine->pool_ = std::make_unique<ThreadPool>(options.n_threads);
 
   engine->end_of_generation_ = sample::end_of_generation_tokens(*engine->tokenizer_);
+  for (const bool tool_calls : {false, true}) {
+    auto preserved = control_tokens_in(*engine->tokenizer_,
+                                       chat::parser_markers(engine->output_format_, tool_calls));
+    if (!preserved.ok()) return preserved.error().context("the output parser's markers");
+    engine->preserved_tokens_[tool_calls ? 1 : 0] = std::move(*preserved);
+  }
   return engine;
 }
 
@@ -172,12 +202,9 @@ Result<GenerationStats> Session::generate(std::span<const int32_t> prompt,
   stats.seed = sampler.seed();
   sampler.add_history(prompt);
   sampler.set_constraint(options.constraint);
-  // Control tokens are hidden, except under a constraint: a grammar allows one only where it
-  // references it (a tool-call marker such as Gemma 4's <|tool_call>), and the output parser
-  // must see it.
   tokenizer::StreamDecoder decoder(
       engine_.tokenizer(),
-      {.special = options.constraint != nullptr, .strip_leading_space = false});
+      generation_decode_options(options.constraint != nullptr, options.preserved_tokens));
   StopFilter stops(options.stop);
 
   const auto generation_start = std::chrono::steady_clock::now();

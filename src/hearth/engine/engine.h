@@ -74,6 +74,13 @@ class Engine {
   // End-of-generation tokens: EOS and the end-of-turn controls (<|im_end|>, <|eot_id|>, ...).
   bool is_end_of_generation(int32_t token) const;
 
+  // The control tokens that generation renders although it hides control tokens otherwise: those
+  // spelled inside the markers the output parser reads (chat::parser_markers: reasoning markers,
+  // and with `tool_calls` the tool-call markers, e.g. Gemma 4's <|tool_call>, <|"|>).
+  const std::vector<int32_t>& preserved_tokens(bool tool_calls) const {
+    return preserved_tokens_[tool_calls ? 1 : 0];
+  }
+
  private:
   Engine() = default;
   EngineOptions options_;
@@ -85,6 +92,7 @@ class Engine {
   int64_t n_ctx_ = 0;
   std::string name_;
   std::vector<int32_t> end_of_generation_;
+  std::vector<int32_t> preserved_tokens_[2];  // without, with tool calls
   mutable std::mutex forward_mutex_;
   mutable std::once_flag grammar_vocabulary_once_;
   mutable std::shared_ptr<const sample::GrammarVocabulary> grammar_vocabulary_;
@@ -95,8 +103,17 @@ struct GenerateOptions {
   sample::SamplingParams sampling;
   std::vector<std::string> stop;  // the text ends before the first of these
   sample::TokenConstraint* constraint = nullptr;  // not owned
+  // Control tokens rendered in the text while the others are hidden (Engine::preserved_tokens;
+  // see generation_decode_options).
+  std::vector<int32_t> preserved_tokens;
   bool ignore_eos = false;
 };
+
+// How generated text is decoded (Session::generate and the scheduler): under a constraint every
+// control token is shown (its grammar allows one only where it references it, e.g. a tool-call
+// marker), else only the preserved ones; the pieces continue a prompt (no dummy-prefix strip).
+tokenizer::DecodeOptions generation_decode_options(bool constrained,
+                                                   const std::vector<int32_t>& preserved);
 
 enum class StopReason { kEndOfGeneration, kMaxTokens, kStopString, kContextFull, kCancelled };
 std::string_view stop_reason_name(StopReason reason);  // "stop", "length", ...

@@ -34,9 +34,8 @@ struct Scheduler::Active {
       : request(std::move(r)),
         ticket(std::move(t)),
         sampler(request.sampling, static_cast<int32_t>(engine.config().n_vocab)),
-        // Control tokens shown only under a constraint, as in Session::generate.
         decoder(engine.tokenizer(),
-                {.special = request.constraint != nullptr, .strip_leading_space = false}),
+                generation_decode_options(request.constraint != nullptr, request.preserved_tokens)),
         stops(request.stop) {}
 
   GenerationRequest request;

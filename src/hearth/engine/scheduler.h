@@ -28,6 +28,7 @@ struct GenerationRequest {
   std::vector<std::string> stop;
   bool ignore_eos = false;
   std::unique_ptr<sample::TokenConstraint> constraint;  // optional; used on the scheduler thread
+  std::vector<int32_t> preserved_tokens;                // as GenerateOptions::preserved_tokens
   // Both are called on the scheduler thread and must not block for long. on_text receives text
   // as Session::generate's sink does (false cancels); on_done is called exactly once, last.
   TextSink on_text;

@@ -90,6 +90,7 @@ Result<ChatResponse> LocalBackend::chat(const ChatRequest& request, const EventS
   options.sampling = sampling_for(request.params);
   options.max_tokens = request.params.max_tokens.value_or(-1);
   options.constraint = prepared->constraint.get();
+  options.preserved_tokens = prepared->preserved_tokens;
   chat::OutputParser parser = prepared->parser();
   int tool_calls = 0;
   const auto forward = [&](const chat::OutputDelta& delta) {

@@ -185,7 +185,8 @@ class Server::Impl {
   Result<Json> read_body(const httplib::Request& req) const;
   std::optional<ApiError> check_model(const GenerationParams& params) const;
   std::optional<ApiError> submit(std::vector<int32_t> prompt, const GenerationParams& params,
-                                 std::unique_ptr<sample::TokenConstraint> constraint, Job& job);
+                                 std::unique_ptr<sample::TokenConstraint> constraint,
+                                 std::vector<int32_t> preserved_tokens, Job& job);
   void stream(httplib::Response& res, Job job, std::shared_ptr<StreamFormat> format);
   ReplyInfo reply_info(std::string_view prefix);
   void chat_completions(const httplib::Request& req, httplib::Response& res);
@@ -296,7 +297,7 @@ ReplyInfo Server::Impl::reply_info(std::string_view prefix) {
 std::optional<ApiError> Server::Impl::submit(std::vector<int32_t> prompt,
                                              const GenerationParams& params,
                                              std::unique_ptr<sample::TokenConstraint> constraint,
-                                             Job& job) {
+                                             std::vector<int32_t> preserved_tokens, Job& job) {
   if (static_cast<int64_t>(prompt.size()) > engine_->n_ctx()) {
     return ApiError{400,
                     fmt::format("the prompt is {} tokens, longer than the context of {} tokens",
@@ -310,6 +311,7 @@ std::optional<ApiError> Server::Impl::submit(std::vector<int32_t> prompt,
   request.sampling = params.sampling;
   request.stop = params.stop;
   request.constraint = std::move(constraint);
+  request.preserved_tokens = std::move(preserved_tokens);
   request.on_text = [channel = job.channel](std::string_view text) {
     channel->push(text);
     return true;
@@ -369,8 +371,9 @@ void Server::Impl::chat_completions(const httplib::Request& req, httplib::Respon
   if (!prepared.ok()) return reply_error(res, bad_request(prepared.error()));
 
   Job job;
-  if (auto error = submit(std::move(prepared->prompt), params->generation,
-                          std::move(prepared->constraint), job)) {
+  if (auto error =
+          submit(std::move(prepared->prompt), params->generation, std::move(prepared->constraint),
+                 std::move(prepared->preserved_tokens), job)) {
     return reply_error(res, *error);
   }
   ReplyInfo info = reply_info("chatcmpl");
@@ -404,7 +407,7 @@ void Server::Impl::completions(const httplib::Request& req, httplib::Response& r
   auto prompt = engine_->tokenize_prompt(params->prompt, /*parse_special=*/true);
   if (!prompt.ok()) return reply_error(res, bad_request(prompt.error()));
   Job job;
-  if (auto error = submit(std::move(*prompt), params->generation, nullptr, job)) {
+  if (auto error = submit(std::move(*prompt), params->generation, nullptr, {}, job)) {
     return reply_error(res, *error);
   }
   ReplyInfo info = reply_info("cmpl");

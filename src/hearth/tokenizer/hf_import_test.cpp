@@ -108,8 +108,9 @@ TEST(HfImport, Gemma3MatchesConvertedGguf) {
 }
 
 // A byte-level BPE tokenizer.json small enough to write by hand: the 256 byte characters, a few
-// merges, two added tokens.
-std::string tiny_tokenizer_json(const std::string& merges, const std::string& extra_vocab = "") {
+// merges, two added tokens (and `extra_added`, more entries of the added_tokens list).
+std::string tiny_tokenizer_json(const std::string& merges, const std::string& extra_vocab = "",
+                                const std::string& extra_added = "") {
   std::string vocab;
   for (int b = 0; b < 256; ++b) {
     std::string piece;
@@ -119,7 +120,8 @@ std::string tiny_tokenizer_json(const std::string& merges, const std::string& ex
   vocab += R"("he": 256, "ll": 257, "hell": 258, "hello": 259)" + extra_vocab;
   return R"({"added_tokens": [
       {"id": 260, "content": "<|end|>", "special": true},
-      {"id": 261, "content": "<tool>", "special": false}],
+      {"id": 261, "content": "<tool>", "special": false})" +
+         extra_added + R"(],
     "normalizer": null,
     "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true},
     "model": {"type": "BPE", "vocab": {)" +
@@ -238,6 +240,34 @@ TEST(StreamDecoder, NeverEmitsPartialUtf8) {
   StreamDecoder cut(*tokenizer, {});
   EXPECT_EQ(*cut.push((*ids)[2]), "");
   EXPECT_EQ(cut.finish(), "\xEF\xBF\xBD");
+}
+
+// Preserved control tokens are rendered with `special` off; other control tokens stay hidden.
+TEST(StreamDecoder, ShowsPreservedControlTokens) {
+  auto metadata = import_hf_tokenizer(
+      write_dir("preserved", tiny_tokenizer_json(R"(["h e"])", "",
+                                                 R"(, {"id": 262, "content": "<|call|>",
+                                                       "special": true})")));
+  ASSERT_TRUE(metadata.ok()) << metadata.error().message();
+  auto tokenizer = Tokenizer::from_metadata(*metadata);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.error().message();
+  auto ids =
+      tokenizer->encode("he<|call|>he<|end|>", {.add_special = false, .parse_special = true});
+  ASSERT_TRUE(ids.ok());
+  ASSERT_EQ(*ids, (std::vector<TokenId>{256, 262, 256, 260}));
+  EXPECT_EQ(*tokenizer->decode(*ids, {.special = false}), "hehe");
+  EXPECT_EQ(*tokenizer->decode(*ids, {.special = true}), "he<|call|>he<|end|>");
+  EXPECT_EQ(*tokenizer->decode(*ids, {.special = false, .preserved = {262}}), "he<|call|>he");
+  // Under `special` every control token shows, named or not.
+  EXPECT_EQ(*tokenizer->decode(*ids, {.special = true, .preserved = {262}}), "he<|call|>he<|end|>");
+  // A preserved id that is not a control token changes nothing.
+  EXPECT_EQ(*tokenizer->decode(*ids, {.special = false, .preserved = {256}}), "hehe");
+
+  StreamDecoder stream(*tokenizer, {.special = false, .preserved = {262}});
+  std::vector<std::string> chunks;
+  for (const TokenId id : *ids) chunks.push_back(*stream.push(id));
+  EXPECT_EQ(chunks, (std::vector<std::string>{"he", "<|call|>", "he", ""}));
+  EXPECT_EQ(stream.finish(), "");
 }
 
 }  // namespace

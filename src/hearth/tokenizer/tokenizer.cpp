@@ -161,7 +161,8 @@ struct Tokenizer::Impl {
   // (Gemma has 30 space-run tokens, so every space would otherwise cost 30 lookups).
   std::vector<bool> added_pairs = std::vector<bool>(1 << 16);
 
-  // Decoding: each token's rendering, and whether it is hidden without DecodeOptions::special.
+  // Decoding: each token's rendering, and whether it is hidden without DecodeOptions::special
+  // (unless DecodeOptions::preserved names it).
   std::vector<std::string> renderings;
   std::vector<bool> control;
 
@@ -171,7 +172,10 @@ struct Tokenizer::Impl {
   Status encode_sentencepiece(std::string_view escaped, Scratch& scratch,
                               std::vector<TokenId>* out) const;
   std::string_view rendering(TokenId id, const DecodeOptions& options) const {
-    return control[id] && !options.special ? std::string_view() : renderings[id];
+    const bool hidden = control[id] && !options.special &&
+                        std::find(options.preserved.begin(), options.preserved.end(), id) ==
+                            options.preserved.end();
+    return hidden ? std::string_view() : renderings[id];
   }
   bool strips_leading_space() const {
     return vocab.model == Model::kSentencePiece && vocab.add_space_prefix;

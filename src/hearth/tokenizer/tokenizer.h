@@ -26,6 +26,10 @@ struct EncodeOptions {
 
 struct DecodeOptions {
   bool special = true;  // render control tokens (<|im_start|>, <s>); hidden when false
+  // Control tokens rendered even when `special` is false: a chat format's markers that its
+  // output parser must see (Gemma 4's <|tool_call>, Mistral's [TOOL_CALLS]), while the others
+  // (end of turn, role headers) stay hidden. llama.cpp calls them preserved tokens.
+  std::vector<TokenId> preserved = {};
   // SentencePiece's dummy prefix: drop the space the first piece starts with (decoding a whole
   // text). False when the pieces continue a prompt (generation), where that space is real.
   bool strip_leading_space = true;
