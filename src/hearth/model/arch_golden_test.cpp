@@ -2,7 +2,9 @@
 // (tests/data/goldens, made by tests/data/make_goldens.sh; format in tests/data/README.md). Each
 // golden names the `hearth synth` flags of its model: the test writes that file again, checks it
 // is byte-for-byte the one llama.cpp ran (size and FNV-1a), and compares hearth's logits with the
-// stored top-64 logits, RMS and argmax, and the greedy continuation, with issue #6's tolerances.
+// stored top-64 logits, RMS and argmax, and the greedy continuation, with issue #6's tolerances;
+// a deviation past them passes only at a near-tie of hearth's expert router where the other
+// expert matches llama.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -53,15 +55,25 @@ std::filesystem::path synthesize(const Json& spec) {
   return path;
 }
 
-// Compares one position's logits with its golden summary: same argmax (when `top1`), every
-// golden top-64 logit within `tolerance`, and no other token above the golden 64th logit by
-// more than `tolerance` (so the largest logits, the ones sampling sees, all agree).
-void expect_matches(std::span<const float> got, const Json& want, double tolerance, bool top1,
-                    const std::string& where) {
+// How one stored position or greedy step compares: its largest deviation as a fraction of
+// the logit RMS, and what failed (empty when it matches).
+struct Comparison {
+  double deviation = 0;
+  std::string failure;
+};
+
+// One position's logits against its golden summary: same argmax (when `top1`), every golden
+// top-64 logit within `tolerance`, no other token above the golden 64th logit by more than
+// `tolerance` (so the largest logits, the ones sampling sees, all agree), the RMS within it.
+Comparison compare_position(std::span<const float> got, const Json& want, double tolerance,
+                            bool top1) {
   const auto top = want["top"].get<std::vector<std::pair<int32_t, double>>>();
+  const double want_rms = want["rms"].get<double>();
+  Comparison result;
   const auto argmax = static_cast<int32_t>(std::max_element(got.begin(), got.end()) - got.begin());
-  if (top1) {
-    EXPECT_EQ(argmax, want["argmax"].get<int32_t>()) << where;
+  if (top1 && argmax != want["argmax"].get<int32_t>()) {
+    result.failure +=
+        fmt::format("argmax {}, llama.cpp {}; ", argmax, want["argmax"].get<int32_t>());
   }
   double worst = 0;
   std::vector<bool> in_top(got.size(), false);
@@ -69,17 +81,190 @@ void expect_matches(std::span<const float> got, const Json& want, double toleran
     worst = std::max(worst, std::fabs(got[static_cast<size_t>(id)] - logit));
     in_top[static_cast<size_t>(id)] = true;
   }
-  EXPECT_LE(worst, tolerance) << where << ": max |Δlogit| over the golden top-" << top.size();
+  if (worst > tolerance) {
+    result.failure +=
+        fmt::format("max |Δlogit| over the golden top-{} {:.4g}; ", top.size(), worst);
+  }
   double outside = -INFINITY;
   for (size_t id = 0; id < got.size(); ++id) {
     if (!in_top[id]) outside = std::max(outside, double(got[id]));
   }
-  EXPECT_LE(outside, top.back().second + tolerance)
-      << where << ": a token outside the golden top-" << top.size() << " ranks above it";
+  const double above = outside - top.back().second;
+  if (above > tolerance) {
+    result.failure += fmt::format("a token outside the golden top-{} ranks above it by {:.4g}; ",
+                                  top.size(), above);
+  }
   double sum = 0;
   for (const float v : got) sum += double(v) * v;
-  const double rms = std::sqrt(sum / double(got.size()));
-  EXPECT_NEAR(rms, want["rms"].get<double>(), tolerance) << where << ": logit RMS";
+  const double rms_error = std::fabs(std::sqrt(sum / double(got.size())) - want_rms);
+  if (rms_error > tolerance) result.failure += fmt::format("logit RMS off by {:.4g}; ", rms_error);
+  result.deviation = std::max({worst, above, rms_error}) / want_rms;
+  return result;
+}
+
+// Issue #6's tolerances, as a fraction of the logit RMS: 1% for float weights, 10% for block
+// formats (llama.cpp rounds activations to 8 bits for those), and for block formats the greedy
+// continuation only up to the first step whose golden margin is below 0.5.
+struct Tolerance {
+  bool quantized = false;
+  double fraction = 0.01;
+  static constexpr double kQuantizedHorizonMargin = 0.5;
+};
+
+// Mixture-of-experts routing near-ties. Where the n-th and (n+1)-th experts of a token's router
+// (n = n_experts_used) score almost the same, rounding decides which one runs: llama.cpp's
+// rounding and hearth's differ in the last bits (summation order, and every 16-bit or 8-bit
+// activation rounding that such a difference flips upstream), so the two may run different
+// experts at one layer and token, and that token's logits (and, through the KV cache and the
+// recurrent state, later ones) jump by a few percent of the RMS. So a position past the
+// tolerance is accepted only where hearth's router has a near-tie at that token or an earlier
+// one and running the other expert there makes every check up to and including it match
+// llama.cpp (a hybrid model's recurrent state carries a flip to later tokens, and a prompt's
+// positions are checked at its last token only: measured up to 39 tokens before).
+// Near: a margin below the tolerance fraction of the spread (standard deviation) of the
+// token's router logits, i.e. router logits may differ as much, relative to their spread, as
+// the output logits may. Measured (hearth against itself, a prompt in one batch against token
+// by token, which sums in another order): router logits move by up to 0.017 for F16 weights
+// and 0.11 for Q8_0, against a spread of about 1.9 (bounds 0.019 and 0.19).
+struct RouteTie {
+  int64_t moe_block = 0;
+  int64_t position = 0;
+  double margin = 0;  // router logit of the n-th expert minus the (n+1)-th's
+  bool operator==(const RouteTie& other) const {
+    return moe_block == other.moe_block && position == other.position;
+  }
+};
+
+// One prompt through hearth (with the experts of `flips` swapped), checked against its golden
+// up to the first check that fails.
+struct PromptRun {
+  int passed = 0;           // checks (positions, then greedy steps) passed before the first failure
+  int clear_steps = 0;      // greedy steps whose argmax was compared
+  std::string failure;      // empty when every check passed
+  double deviation = 0;     // of the failing check, as a fraction of the RMS
+  double worst_passed = 0;  // the largest deviation of the checks passed
+  int64_t failed_position = -1;
+  std::vector<RouteTie> ties;  // hearth's near-ties up to the failing position
+};
+
+PromptRun run_prompt(Model& model, const Json& prompt, const Tolerance& tolerance,
+                     std::span<const RouteTie> flips, ThreadPool& pool) {
+  const auto n_used = static_cast<size_t>(model.config().n_experts_used);
+  std::vector<RouteTie> ties;  // every near-tie of the run
+  model.set_moe_route_hook([&](int64_t block, int64_t position, std::span<const float> probs,
+                               std::span<int32_t> ranking) {
+    if (ranking.size() <= n_used) return;
+    double mean = 0, squares = 0;
+    for (const float p : probs) mean += std::log(p) / double(probs.size());
+    for (const float p : probs) squares += (std::log(p) - mean) * (std::log(p) - mean);
+    const double spread = std::sqrt(squares / double(probs.size()));
+    const RouteTie tie{block, position,
+                       std::log(probs[static_cast<size_t>(ranking[n_used - 1])]) -
+                           std::log(probs[static_cast<size_t>(ranking[n_used])])};
+    if (tie.margin < tolerance.fraction * spread) ties.push_back(tie);
+    if (std::find(flips.begin(), flips.end(), tie) != flips.end()) {
+      std::swap(ranking[n_used - 1], ranking[n_used]);
+    }
+  });
+  PromptRun run;
+  auto fail = [&](int64_t position, const Comparison& comparison, const std::string& where) {
+    run.failure = where + ": " + comparison.failure;
+    run.deviation = comparison.deviation;
+    run.failed_position = position;
+    for (const RouteTie& tie : ties) {
+      if (tie.position <= position) run.ties.push_back(tie);
+    }
+    model.set_moe_route_hook({});
+    return run;
+  };
+
+  const int64_t n_vocab = model.config().n_vocab;
+  const auto tokens = prompt["tokens"].get<std::vector<int32_t>>();
+  std::unordered_map<int64_t, const Json*> wanted;
+  for (const Json& position : prompt["positions"]) {
+    wanted[position["index"].get<int64_t>()] = &position;
+  }
+  auto sequence = model.new_sequence(256, KvType::kF32).value();
+  std::vector<BatchToken> batch;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    batch.push_back({sequence.get(), tokens[i], wanted.contains(static_cast<int64_t>(i))});
+  }
+  // The prompt in chunks of 16 tokens, as the engine's chunked prefill: the longest prompt
+  // crosses chunk boundaries, so the KV cache and any recurrent state carry between calls.
+  constexpr size_t kPrefillChunk = 16;
+  std::vector<float> logits, chunk_logits;
+  for (size_t begin = 0; begin < batch.size(); begin += kPrefillChunk) {
+    const size_t n = std::min(kPrefillChunk, batch.size() - begin);
+    EXPECT_TRUE(model.forward({batch.data() + begin, n}, chunk_logits, &pool).ok());
+    logits.insert(logits.end(), chunk_logits.begin(), chunk_logits.end());
+  }
+  EXPECT_EQ(logits.size(), wanted.size() * size_t(n_vocab));
+  size_t row = 0;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (!batch[i].want_logits) continue;
+    const Json& want = *wanted[static_cast<int64_t>(i)];
+    // Block formats: the argmax only where it is clear (llama.cpp's 8-bit activations).
+    const double bound = tolerance.fraction * want["rms"].get<double>();
+    const bool check_top1 = !tolerance.quantized || want["margin"].get<double>() > 2 * bound;
+    const Comparison comparison =
+        compare_position({logits.data() + row * n_vocab, size_t(n_vocab)}, want, bound, check_top1);
+    ++row;
+    if (!comparison.failure.empty()) {
+      return fail(static_cast<int64_t>(i), comparison, fmt::format("position {}", i));
+    }
+    ++run.passed;
+    run.worst_passed = std::max(run.worst_passed, comparison.deviation);
+  }
+
+  // Greedy continuation, one token at a time, fed llama.cpp's tokens (so one step's near-tie
+  // does not end the comparison): at every step the chosen token's logit within a bound, the
+  // tolerance, and the same choice wherever the golden top-1 margin exceeds twice the bound
+  // (below that a difference the bound allows may legitimately flip it). Block formats: the
+  // same choice at every step up to the first whose golden margin is below 0.5 (issue #6);
+  // from there on a bound of twice the tolerance. Once any one of hearth's 8-bit roundings
+  // comes out otherwise than llama.cpp's (a last-bit difference upstream puts a value on the
+  // other side of a rounding boundary), the two runs carry independent 8-bit rounding noise:
+  // measured 1-4% of the RMS at most steps and single steps up to 13%, in models without
+  // experts too (tiny-qwen35-q8_0), and no near-tie there; still far below what a wrong cache
+  // position, state or expert weight does (about the RMS).
+  const Json& greedy = prompt["greedy"];
+  const auto expected = greedy["tokens"].get<std::vector<int32_t>>();
+  const auto margins = greedy["step_margins"].get<std::vector<double>>();
+  const auto top_logits = greedy["step_top_logits"].get<std::vector<double>>();
+  const double rms = prompt["positions"].back()["rms"].get<double>();
+  bool within_horizon = tolerance.quantized;
+  std::vector<float> last(logits.end() - n_vocab, logits.end());
+  for (size_t step = 0; step < expected.size(); ++step) {
+    within_horizon = within_horizon && margins[step] >= Tolerance::kQuantizedHorizonMargin;
+    const double step_tolerance = tolerance.fraction * rms;
+    const double bound =
+        tolerance.quantized && !within_horizon ? 2 * step_tolerance : step_tolerance;
+    Comparison comparison;
+    const double error = std::fabs(last[static_cast<size_t>(expected[step])] - top_logits[step]);
+    comparison.deviation = error / rms;
+    if (error > bound) {
+      comparison.failure = fmt::format("the chosen token's logit off by {:.4g}; ", error);
+    }
+    if (within_horizon || margins[step] > 2 * bound) {
+      const auto next =
+          static_cast<int32_t>(std::max_element(last.begin(), last.end()) - last.begin());
+      if (next != expected[step]) {
+        comparison.failure += fmt::format("argmax {}, llama.cpp {}; ", next, expected[step]);
+      }
+      ++run.clear_steps;
+    }
+    if (!comparison.failure.empty()) {
+      // Step s reads the logits of position n_tokens - 1 + s.
+      return fail(static_cast<int64_t>(tokens.size() - 1 + step), comparison,
+                  fmt::format("greedy step {}", step));
+    }
+    ++run.passed;
+    run.worst_passed = std::max(run.worst_passed, comparison.deviation);
+    const BatchToken token{sequence.get(), expected[step], true};
+    EXPECT_TRUE(model.forward({&token, 1}, last, &pool).ok());
+  }
+  model.set_moe_route_hook({});
+  return run;
 }
 
 class ArchGoldenTest : public ::testing::TestWithParam<std::string> {};
@@ -101,74 +286,55 @@ TEST_P(ArchGoldenTest, MatchesLlamaCpp) {
   auto loaded = Model::load(path);
   ASSERT_TRUE(loaded.ok()) << loaded.error().message();
   Model& model = **loaded;
-  const int64_t n_vocab = model.config().n_vocab;
-  ASSERT_EQ(n_vocab, golden["n_vocab"].get<int64_t>());
+  ASSERT_EQ(model.config().n_vocab, golden["n_vocab"].get<int64_t>());
   const std::string type = spec["type"].get<std::string>();
-  const bool quantized = type != "f32" && type != "f16" && type != "bf16";
-  // Issue #6: 1% of the logit RMS for float weights, 10% for block formats (llama.cpp rounds
-  // activations to 8 bits for those).
-  const double fraction = quantized ? 0.10 : 0.01;
+  Tolerance tolerance;
+  tolerance.quantized = type != "f32" && type != "f16" && type != "bf16";
+  tolerance.fraction = tolerance.quantized ? 0.10 : 0.01;
 
   ThreadPool pool(2);
-  for (const Json& prompt : golden["prompts"]) {
+  int clear_steps = 0;
+  for (size_t index = 0; index < golden["prompts"].size(); ++index) {
+    const Json& prompt = golden["prompts"][index];
     SCOPED_TRACE(prompt["text"].get<std::string>());
-    const auto tokens = prompt["tokens"].get<std::vector<int32_t>>();
-    std::unordered_map<int64_t, const Json*> wanted;
-    for (const Json& position : prompt["positions"]) {
-      wanted[position["index"].get<int64_t>()] = &position;
-    }
-    auto sequence = model.new_sequence(256, KvType::kF32).value();
-    std::vector<BatchToken> batch;
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      batch.push_back({sequence.get(), tokens[i], wanted.contains(static_cast<int64_t>(i))});
-    }
-    // The prompt in chunks of 16 tokens, as the engine's chunked prefill: the longest prompt
-    // crosses chunk boundaries, so the KV cache and any recurrent state carry between calls.
-    constexpr size_t kPrefillChunk = 16;
-    std::vector<float> logits, chunk_logits;
-    for (size_t begin = 0; begin < batch.size(); begin += kPrefillChunk) {
-      const size_t n = std::min(kPrefillChunk, batch.size() - begin);
-      ASSERT_TRUE(model.forward({batch.data() + begin, n}, chunk_logits, &pool).ok());
-      logits.insert(logits.end(), chunk_logits.begin(), chunk_logits.end());
-    }
-    ASSERT_EQ(logits.size(), wanted.size() * size_t(n_vocab));
-    size_t row = 0;
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      if (!batch[i].want_logits) continue;
-      const Json& want = *wanted[static_cast<int64_t>(i)];
-      // Quantized models: the argmax only where it is clear (llama.cpp's 8-bit activations).
-      const double tolerance = fraction * want["rms"].get<double>();
-      const bool check_top1 = !quantized || want["margin"].get<double>() > 2 * tolerance;
-      expect_matches({logits.data() + row * n_vocab, size_t(n_vocab)}, want, tolerance, check_top1,
-                     fmt::format("position {}", i));
-      ++row;
-    }
-
-    // Greedy continuation, one token at a time, fed llama.cpp's tokens (so one step's near-tie
-    // does not end the comparison): at every step the chosen token's logit within the
-    // tolerance, and the same choice wherever the golden top-1 margin exceeds twice the
-    // tolerance (below that a difference the tolerance allows may legitimately flip it).
-    const Json& greedy = prompt["greedy"];
-    const auto expected = greedy["tokens"].get<std::vector<int32_t>>();
-    const auto margins = greedy["step_margins"].get<std::vector<double>>();
-    const auto top_logits = greedy["step_top_logits"].get<std::vector<double>>();
-    const double tolerance = fraction * prompt["positions"].back()["rms"].get<double>();
-    std::vector<float> last(logits.end() - n_vocab, logits.end());
-    int checked = 0;
-    for (size_t step = 0; step < expected.size(); ++step) {
-      EXPECT_NEAR(last[static_cast<size_t>(expected[step])], top_logits[step], tolerance)
-          << "greedy step " << step;
-      if (margins[step] > 2 * tolerance) {
-        const auto next =
-            static_cast<int32_t>(std::max_element(last.begin(), last.end()) - last.begin());
-        EXPECT_EQ(next, expected[step]) << "greedy step " << step;
-        ++checked;
+    std::vector<RouteTie> flips;  // near-ties where llama.cpp evidently ran the other expert
+    PromptRun run = run_prompt(model, prompt, tolerance, flips, pool);
+    while (!run.failure.empty()) {
+      // The nearest positions first, then the closest ties.
+      std::sort(run.ties.begin(), run.ties.end(), [](const RouteTie& a, const RouteTie& b) {
+        return std::pair(-a.position, a.margin) < std::pair(-b.position, b.margin);
+      });
+      std::string tried;
+      bool resolved = false;
+      for (const RouteTie& tie : run.ties) {
+        flips.push_back(tie);
+        PromptRun flipped = run_prompt(model, prompt, tolerance, flips, pool);
+        if (flipped.passed > run.passed) {
+          fmt::print(
+              "{}, prompt {}: {}({:.2f}% of the RMS, position {}); hearth's router has a "
+              "near-tie at MoE block {}, position {} (margin {:.3g}); with the other "
+              "expert there it matches (largest deviation {:.2f}%)\n",
+              GetParam(), index, run.failure, 100 * run.deviation, run.failed_position,
+              tie.moe_block, tie.position, tie.margin, 100 * flipped.worst_passed);
+          run = std::move(flipped);
+          resolved = true;
+          break;
+        }
+        tried +=
+            fmt::format("\n  the other expert at MoE block {}, position {} (margin {:.3g}): {}",
+                        tie.moe_block, tie.position, tie.margin, flipped.failure);
+        flips.pop_back();
       }
-      const BatchToken token{sequence.get(), expected[step], true};
-      ASSERT_TRUE(model.forward({&token, 1}, last, &pool).ok());
+      if (!resolved) {
+        ADD_FAILURE() << run.failure << "(" << 100 * run.deviation << "% of the RMS)"
+                      << (tried.empty() ? std::string("; no near-tie of hearth's router there")
+                                        : tried);
+        break;
+      }
     }
-    EXPECT_GT(checked, 0) << "no greedy step had a clear margin";
+    clear_steps += run.clear_steps;
   }
+  EXPECT_GT(clear_steps, 0) << "no greedy step had a clear margin";
 }
 
 double max_abs_diff(std::span<const float> a, std::span<const float> b) {
@@ -425,10 +591,10 @@ INSTANTIATE_TEST_SUITE_P(
     Goldens, ArchGoldenTest,
     ::testing::Values("tiny-qwen3moe-f32", "tiny-qwen3moe-f16", "tiny-qwen3moe-q8_0",
                       "tiny-gemma4-f32", "tiny-gemma4-f16", "tiny-gemma4-q8_0",
-                      "tiny-gemma4-moe-f32", "tiny-gemma4-moe-f16", "tiny-gemma4-e2b-f32",
-                      "tiny-gemma4-e2b-f16", "tiny-gemma4-e2b-q8_0", "tiny-qwen35-f32",
-                      "tiny-qwen35-f16", "tiny-qwen35-q8_0", "tiny-qwen35moe-f32",
-                      "tiny-qwen35moe-f16", "tiny-qwen35moe-q8_0"));
+                      "tiny-gemma4-moe-f32", "tiny-gemma4-moe-f16", "tiny-gemma4-moe-q8_0",
+                      "tiny-gemma4-e2b-f32", "tiny-gemma4-e2b-f16", "tiny-gemma4-e2b-q8_0",
+                      "tiny-qwen35-f32", "tiny-qwen35-f16", "tiny-qwen35-q8_0",
+                      "tiny-qwen35moe-f32", "tiny-qwen35moe-f16", "tiny-qwen35moe-q8_0"));
 
 }  // namespace
 }  // namespace hearth::model

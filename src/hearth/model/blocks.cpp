@@ -99,6 +99,7 @@ Status ForwardPass::begin(std::span<const BatchToken> batch, ThreadPool* pool) {
   batch_ = batch;
   pool_ = pool;
   n_tokens_ = static_cast<int64_t>(batch.size());
+  moe_blocks_ = 0;
   positions_.resize(batch.size());
   std::unordered_map<Sequence*, int64_t> next;
   for (size_t t = 0; t < batch.size(); ++t) {
@@ -347,6 +348,9 @@ void ForwardPass::moe(const MoeWeights& w, const MoeRouting& routing, const floa
 
   // Top n_used experts per token (most probable first; ties to the lower index) and their
   // weights.                                  selected, weights: [n_tokens][n_used]
+  // The route hook sees one more, the first expert left out.
+  const bool route_hooked = route_hook_ != nullptr && *route_hook_;
+  const int64_t n_ranked = route_hooked ? std::min(n_used + 1, n_experts) : n_used;
   moe_selected_.resize(static_cast<size_t>(n_tokens * n_used));
   moe_weights_.resize(static_cast<size_t>(n_tokens * n_used));
   std::vector<int32_t> ranking(static_cast<size_t>(n_experts));
@@ -354,8 +358,12 @@ void ForwardPass::moe(const MoeWeights& w, const MoeRouting& routing, const floa
     float* p = probs + t * n_experts;
     tensor::softmax(p, n_experts);
     std::iota(ranking.begin(), ranking.end(), 0);
-    std::partial_sort(ranking.begin(), ranking.begin() + n_used, ranking.end(),
+    std::partial_sort(ranking.begin(), ranking.begin() + n_ranked, ranking.end(),
                       [p](int32_t a, int32_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+    if (route_hooked) {
+      (*route_hook_)(moe_blocks_, positions_[t], {p, static_cast<size_t>(n_experts)},
+                     {ranking.data(), static_cast<size_t>(n_ranked)});
+    }
     int32_t* selected = moe_selected_.data() + t * n_used;
     float* weights = moe_weights_.data() + t * n_used;
     float sum = 0.0f;
@@ -418,6 +426,7 @@ void ForwardPass::moe(const MoeWeights& w, const MoeRouting& routing, const floa
       for (int64_t d = 0; d < d_model; ++d) row[d] += weight * y[d];
     }
   }
+  ++moe_blocks_;
 }
 
 void ForwardPass::finish(const float* x, const Vector& output_norm, const Matrix& output,

@@ -79,7 +79,8 @@ Result<MoeWeights> bind_moe(const WeightBinder& binder, const ModelConfig& confi
 // [n_tokens][width] float32 buffers owned here and reused across calls.
 class ForwardPass {
  public:
-  ForwardPass(const ModelConfig& config, const TensorHook* hook) : config_(config), hook_(hook) {}
+  ForwardPass(const ModelConfig& config, const TensorHook* hook, const MoeRouteHook* route_hook)
+      : config_(config), hook_(hook), route_hook_(route_hook) {}
 
   // Prepares for `batch` (checks room and token ids). Positions: each sequence's size, then
   // consecutive within the batch.
@@ -134,6 +135,7 @@ class ForwardPass {
 
   const ModelConfig& config_;
   const TensorHook* hook_;
+  const MoeRouteHook* route_hook_;
   std::span<const BatchToken> batch_;
   ThreadPool* pool_ = nullptr;
   int64_t n_tokens_ = 0;
@@ -151,12 +153,14 @@ class ForwardPass {
   std::vector<float> q_gate_, gate_out_;
   // Mixture of experts: router probabilities [n_tokens][n_experts], each token's selected
   // experts and weights [n_tokens][n_experts_used], the (token, slot) pairs grouped by expert,
-  // and one expert's gathered inputs / hidden / outputs [rows][...].
+  // one expert's gathered inputs / hidden / outputs [rows][...], and the MoE blocks run in
+  // this call so far (for the route hook).
   std::vector<float> moe_probs_;
   std::vector<int32_t> moe_selected_;
   std::vector<float> moe_weights_;
   std::vector<int64_t> moe_order_, moe_offsets_;
   std::vector<float> moe_x_, moe_gate_, moe_up_, moe_y_;
+  int64_t moe_blocks_ = 0;
 };
 
 }  // namespace hearth::model

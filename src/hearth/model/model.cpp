@@ -8,6 +8,7 @@ namespace hearth::model {
 
 struct ModelState {
   TensorHook hook;
+  MoeRouteHook moe_route_hook;
   std::unique_ptr<ForwardPass> pass;
 };
 
@@ -30,7 +31,8 @@ Result<std::unique_ptr<Model>> Model::load(const std::filesystem::path& path) {
 
 Model::Model(gguf::File file, std::unique_ptr<ArchModel> arch)
     : file_(std::move(file)), arch_(std::move(arch)), state_(std::make_unique<ModelState>()) {
-  state_->pass = std::make_unique<ForwardPass>(arch_->config(), &state_->hook);
+  state_->pass =
+      std::make_unique<ForwardPass>(arch_->config(), &state_->hook, &state_->moe_route_hook);
 }
 
 Model::~Model() = default;
@@ -69,6 +71,10 @@ Status Model::forward(std::span<const BatchToken> batch, std::vector<float>& log
 
 void Model::set_tensor_hook(TensorHook hook) {
   state_->hook = std::move(hook);
+}
+
+void Model::set_moe_route_hook(MoeRouteHook hook) {
+  state_->moe_route_hook = std::move(hook);
 }
 
 }  // namespace hearth::model

@@ -36,6 +36,16 @@ using TensorHook =
     std::function<void(int layer, std::string_view name, std::span<const float> values,
                        int64_t n_tokens)>;
 
+// Called in each mixture-of-experts block for each token, between the router and the experts;
+// for studying routing (the golden test's near-ties). `moe_block` counts the forward call's MoE
+// blocks from 0 (the layer index where every layer has one), `position` is the token's position
+// in its sequence, `probs` the router's probabilities over every expert, and `ranking` the
+// n_experts_used + 1 most probable experts (fewer when there are no more), most probable first,
+// ties to the lower index. The hook may reorder `ranking`: its first n_experts_used experts run,
+// weighted by their probabilities. Off (empty) by default and then free.
+using MoeRouteHook = std::function<void(int64_t moe_block, int64_t position,
+                                        std::span<const float> probs, std::span<int32_t> ranking)>;
+
 class ArchModel;
 struct ModelState;
 
@@ -65,12 +75,13 @@ class Model {
                  ThreadPool* pool);
 
   void set_tensor_hook(TensorHook hook);
+  void set_moe_route_hook(MoeRouteHook hook);
 
  private:
   Model(gguf::File file, std::unique_ptr<ArchModel> arch);
   gguf::File file_;
   std::unique_ptr<ArchModel> arch_;
-  std::unique_ptr<ModelState> state_;  // forward scratch and the tensor hook
+  std::unique_ptr<ModelState> state_;  // forward scratch and the hooks
 };
 
 }  // namespace hearth::model
