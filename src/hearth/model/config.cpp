@@ -80,17 +80,20 @@ Result<ModelConfig> read_common_config(const gguf::Metadata& metadata, std::stri
       const std::vector<int64_t> layer_kv_heads,
       arch_int_per_layer(metadata, a, "attention.head_count_kv", config.n_layers, config.n_heads));
   config.n_kv_heads = layer_kv_heads.front();
-  // llama.cpp: get_key_or_arr, one width for every layer or one per layer.
+  HEARTH_ASSIGN_OR_RETURN(config.n_ctx_train, arch_int(metadata, a, "context_length", 2048));
+  HEARTH_ASSIGN_OR_RETURN(config.n_experts, arch_int(metadata, a, "expert_count", 0));
+  // llama.cpp: get_key_or_arr, one width for every layer or one per layer. llama.cpp reads it as
+  // optional (0 when absent) and fails only at a tensor of that width, so a file with experts may
+  // leave it out when it gives the experts' widths; a dense model cannot, and hearth says so here.
+  const bool has_d_ff = metadata.contains(a + ".feed_forward_length");
   HEARTH_ASSIGN_OR_RETURN(config.layer_d_ff, arch_int_per_layer(metadata, a, "feed_forward_length",
-                                                                config.n_layers, -1));
+                                                                config.n_layers, 0));
   for (const int64_t d_ff : config.layer_d_ff) {
-    if (d_ff <= 0) {
+    if ((has_d_ff || config.n_experts == 0) && d_ff <= 0) {
       return make_error("metadata {}.feed_forward_length is missing or not positive", a);
     }
     config.d_ff = std::max(config.d_ff, d_ff);
   }
-  HEARTH_ASSIGN_OR_RETURN(config.n_ctx_train, arch_int(metadata, a, "context_length", 2048));
-  HEARTH_ASSIGN_OR_RETURN(config.n_experts, arch_int(metadata, a, "expert_count", 0));
   HEARTH_ASSIGN_OR_RETURN(config.n_experts_used, arch_int(metadata, a, "expert_used_count", 0));
   if (config.n_experts_used > config.n_experts ||
       (config.n_experts > 0 && config.n_experts_used == 0)) {

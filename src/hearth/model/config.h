@@ -62,7 +62,10 @@ struct ModelConfig {
   int64_t n_kv_heads = 0;  // of layer 0 (per layer: layer_attention)
   int64_t head_dim = 0;    // of queries and keys ({arch}.attention.key_length)
   int64_t head_dim_v = 0;  // of values ({arch}.attention.value_length)
-  int64_t d_ff = 0;  // the widest layer's ({arch}.feed_forward_length, one value or per layer)
+  // The dense feed-forward width of the widest layer ({arch}.feed_forward_length, one value or
+  // per layer). Optional in files with experts, as in llama.cpp: 0 for every layer when absent
+  // (the architecture then derives its expert widths from their own keys, or reports them missing).
+  int64_t d_ff = 0;
   std::vector<int64_t> layer_d_ff;  // per layer (Gemma 4 E2B doubles it in its shared-KV layers)
   // Mixture of experts (0 for dense models): {arch}.expert_count experts, of which each token
   // uses {arch}.expert_used_count; each expert's feed-forward width ({arch}.

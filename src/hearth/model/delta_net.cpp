@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "hearth/base/check.h"
-#include "hearth/tensor/matvec.h"
+#include "hearth/tensor/delta_rule.h"
 #include "hearth/tensor/ops.h"
 #include "hearth/tensor/quantize.h"
 
@@ -30,13 +30,17 @@ Result<DeltaNetWeights> bind_delta_net(const WeightBinder& binder, const ModelCo
   HEARTH_ASSIGN_OR_RETURN(w.gate, binder.matrix(blk + "attn_gate.weight", d, shape.value_dim()));
   HEARTH_ASSIGN_OR_RETURN(w.beta, binder.matrix(blk + "ssm_beta.weight", d, shape.n_v_heads));
   HEARTH_ASSIGN_OR_RETURN(w.alpha, binder.matrix(blk + "ssm_alpha.weight", d, shape.n_v_heads));
-  // The kernel is a 2-D tensor [conv_kernel, conv_dim] (F32 in llama.cpp's files); decoded once.
+  // The kernel is a 2-D tensor [conv_kernel, conv_dim] (F32 in llama.cpp's files): a row of taps
+  // per channel, decoded once and transposed so that each tap's channels are contiguous.
   HEARTH_ASSIGN_OR_RETURN(const Matrix conv, binder.matrix(blk + "ssm_conv1d.weight",
                                                            shape.conv_kernel, shape.conv_dim()));
   w.conv.resize(static_cast<size_t>(shape.conv_kernel * shape.conv_dim()));
+  std::vector<float> taps(static_cast<size_t>(shape.conv_kernel));
   for (int64_t c = 0; c < shape.conv_dim(); ++c) {
-    tensor::get_row(conv.type, conv.data, shape.conv_kernel, c,
-                    w.conv.data() + c * shape.conv_kernel);
+    tensor::get_row(conv.type, conv.data, shape.conv_kernel, c, taps.data());
+    for (int64_t k = 0; k < shape.conv_kernel; ++k) {
+      w.conv[static_cast<size_t>(k * shape.conv_dim() + c)] = taps[static_cast<size_t>(k)];
+    }
   }
   HEARTH_ASSIGN_OR_RETURN(w.dt_bias, binder.vector(blk + "ssm_dt.bias", shape.n_v_heads));
   HEARTH_ASSIGN_OR_RETURN(w.a, binder.vector(blk + "ssm_a", shape.n_v_heads));
@@ -96,28 +100,32 @@ void DeltaNet::forward(ForwardPass& pass, int64_t layer, const DeltaNetWeights& 
   pass.linear(w.alpha, h, decay_.data());  // [n_tokens][n_v_heads]
   pass.trace(layer, "linear_attn_qkv_mixed", qkv_.data(), conv_dim);
 
-  // Causal convolution, in place: out[t][c] = sum_k conv[c][k] * in[t - kernel + 1 + k][c],
-  // the earlier inputs from the sequence's conv state, which then shifts in in[t].
+  // Causal convolution, in place: out[t][c] = sum_k conv[k][c] * in[t - kernel + 1 + k][c], the
+  // earlier inputs from the sequence's conv state, which then shifts in in[t]. Each task takes a
+  // block of channels, tap by tap over contiguous channels (loops the compiler vectorizes).
   constexpr int64_t kChannelsPerTask = 256;
   run_tasks(pass.pool(), (conv_dim + kChannelsPerTask - 1) / kChannelsPerTask,
             [&](int64_t task, int) {
               const int64_t c0 = task * kChannelsPerTask;
-              const int64_t c1 = std::min(conv_dim, c0 + kChannelsPerTask);
+              const int64_t n = std::min(conv_dim, c0 + kChannelsPerTask) - c0;
+              float sum[kChannelsPerTask];
               for (int64_t t = 0; t < n_tokens; ++t) {
-                float* state = batch[t].sequence->conv_state(layer);  // [kernel - 1][conv_dim]
-                float* x = qkv_.data() + t * conv_dim;
-                for (int64_t c = c0; c < c1; ++c) {
-                  const float* taps = w.conv.data() + c * kernel;
-                  const float input = x[c];
-                  float sum = 0.0f;
-                  for (int64_t k = 0; k + 1 < kernel; ++k) sum += state[k * conv_dim + c] * taps[k];
-                  sum += input * taps[kernel - 1];
-                  for (int64_t k = 0; k + 2 < kernel; ++k) {
-                    state[k * conv_dim + c] = state[(k + 1) * conv_dim + c];
-                  }
-                  if (kernel > 1) state[(kernel - 2) * conv_dim + c] = input;
-                  x[c] = sum;
+                // [kernel - 1][conv_dim], oldest input first
+                float* state = batch[t].sequence->conv_state(layer) + c0;
+                float* x = qkv_.data() + t * conv_dim + c0;
+                std::fill_n(sum, n, 0.0f);
+                for (int64_t k = 0; k + 1 < kernel; ++k) {
+                  const float* in = state + k * conv_dim;
+                  const float* tap = w.conv.data() + k * conv_dim + c0;
+                  for (int64_t c = 0; c < n; ++c) sum[c] += in[c] * tap[c];
                 }
+                const float* last_tap = w.conv.data() + (kernel - 1) * conv_dim + c0;
+                for (int64_t c = 0; c < n; ++c) sum[c] += x[c] * last_tap[c];
+                for (int64_t k = 0; k + 2 < kernel; ++k) {
+                  std::copy_n(state + (k + 1) * conv_dim, n, state + k * conv_dim);
+                }
+                if (kernel > 1) std::copy_n(x, n, state + (kernel - 2) * conv_dim);
+                std::copy_n(sum, n, x);
               }
             });
   tensor::silu_mul(qkv_.data(), nullptr, qkv_.data(), n_tokens * conv_dim);
@@ -136,14 +144,12 @@ void DeltaNet::forward(ForwardPass& pass, int64_t layer, const DeltaNetWeights& 
     }
   }
 
-  // The gated delta rule, one value head per task: S *= decay; sk = S k;
-  // delta = (v - sk) * beta; S += delta k^T; o = S q / sqrt(d).
+  // The gated delta rule, one value head per task (heads are independent, so the result does not
+  // depend on the thread count): S *= decay; delta = (v - S k) * beta; S += delta k^T;
+  // o = S q / sqrt(d), fused into one pass over S per token.
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  const int threads = pass.pool() == nullptr ? 1 : pass.pool()->size();
-  resize(sk_, threads * d);
-  run_tasks(pass.pool(), n_v_heads, [&](int64_t head, int thread) {
+  run_tasks(pass.pool(), n_v_heads, [&](int64_t head, int) {
     const int64_t k_head = head % n_k_heads;
-    float* sk = sk_.data() + thread * d;
     for (int64_t t = 0; t < n_tokens; ++t) {
       float* state = batch[t].sequence->recurrent_state(layer) + head * d * d;
       const float* row = qkv_.data() + t * conv_dim;
@@ -152,16 +158,8 @@ void DeltaNet::forward(ForwardPass& pass, int64_t layer, const DeltaNetWeights& 
       const float* v = row + 2 * key_dim + head * d;
       const float beta = beta_[static_cast<size_t>(t * n_v_heads + head)];
       const float decay = std::exp(decay_[static_cast<size_t>(t * n_v_heads + head)]);
-      float* o = o_.data() + t * value_dim + head * d;
-      tensor::scale(state, decay, state, d * d);
-      tensor::matvec(GgmlType::kF32, state, d, d, k, sk, nullptr);
-      for (int64_t j = 0; j < d; ++j) {
-        const float delta = (v[j] - sk[j]) * beta;
-        float* s = state + j * d;
-        for (int64_t i = 0; i < d; ++i) s[i] += delta * k[i];
-      }
-      tensor::matvec(GgmlType::kF32, state, d, d, q, o, nullptr);
-      tensor::scale(o, scale, o, d);
+      tensor::delta_rule_step(state, d, d, k, v, q, decay, beta, scale,
+                              o_.data() + t * value_dim + head * d);
     }
   });
   pass.trace(layer, "attn_output", o_.data(), value_dim);

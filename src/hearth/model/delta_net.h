@@ -21,7 +21,7 @@ struct DeltaNetWeights {
   Matrix gate;     // attn_gate: [d_model] -> [value_dim] (z, the output gate)
   Matrix beta;     // ssm_beta: [d_model] -> [n_v_heads] (sigmoid: the write strength)
   Matrix alpha;    // ssm_alpha: [d_model] -> [n_v_heads] (the decay's input)
-  Vector conv;     // ssm_conv1d: [conv_dim][conv_kernel], oldest input first
+  Vector conv;     // ssm_conv1d: [conv_kernel][conv_dim], oldest input's tap first
   Vector dt_bias;  // ssm_dt.bias: [n_v_heads]
   Vector a;        // ssm_a: [n_v_heads], -exp(A_log) as llama.cpp's converter stores it
   Vector norm;     // ssm_norm: [head_dim], RMS norm weight of each value head's output
@@ -47,7 +47,6 @@ class DeltaNet {
   std::vector<float> beta_;   // [n_tokens][n_v_heads]
   std::vector<float> decay_;  // [n_tokens][n_v_heads]: alpha, then the log of the decay
   std::vector<float> o_;      // [n_tokens][value_dim]
-  std::vector<float> sk_;     // per thread: [head_dim] the state times the key
 };
 
 }  // namespace hearth::model

@@ -1,7 +1,7 @@
 // Tests of the forward pass: llama.cpp's goldens for the tiny models in testdata (logits at every
 // position, last-position logits of every prompt, 32-token greedy continuations) with the
 // tolerances of issue #6; thread-count independence; sequences that are truncated and reused;
-// and load errors that name the tensor or key.
+// load errors that name the tensor or key; and MoE files without {arch}.feed_forward_length.
 #include "hearth/model/model.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "hearth/base/json.h"
+#include "hearth/gguf/gguf.h"
+#include "hearth/model/synth.h"
 #include "testing.h"
 
 namespace hearth::model {
@@ -252,6 +254,74 @@ TEST(ModelTest, UnknownArchitectureIsNamed) {
   ASSERT_FALSE(loaded.ok());
   EXPECT_NE(loaded.error().message().find("architecture 'mamba9' is not supported"),
             std::string::npos);
+}
+
+// A tiny synthetic model of `arch` (q8_0 weights, tiny-llama's 32000-token vocabulary) at `name`.
+std::filesystem::path tiny_synth(const std::filesystem::path& vocab_source, const std::string& arch,
+                                 const std::string& name) {
+  const auto vocab = load_synth_vocab(vocab_source);
+  const auto config = synth_preset(arch, "tiny");
+  EXPECT_TRUE(vocab.ok() && config.ok());
+  const auto plan = plan_synth(*config, GgmlType::kQ8_0, *vocab, 5);
+  EXPECT_TRUE(plan.ok()) << plan.error().message();
+  const auto path = testing::temp_path(name);
+  EXPECT_TRUE(write_synth(*plan, path, {}, 2).ok());
+  return path;
+}
+
+// A copy of `source` without the metadata keys `drop`.
+std::filesystem::path without_keys(const std::filesystem::path& source,
+                                   const std::vector<std::string>& drop, const std::string& name) {
+  const gguf::File file = gguf::File::open(source).value();
+  gguf::Writer writer;
+  for (const auto& [key, value] : file.metadata().entries()) {
+    if (std::find(drop.begin(), drop.end(), key) == drop.end()) writer.metadata().set(key, value);
+  }
+  for (const auto& tensor : file.tensors()) {
+    EXPECT_TRUE(writer.add_tensor(tensor.name, tensor.shape, tensor.type, tensor.data).ok());
+  }
+  const auto path = testing::temp_path(name);
+  EXPECT_TRUE(writer.write(path).ok());
+  return path;
+}
+
+// llama.cpp reads {arch}.feed_forward_length as optional: a file with experts that gives their
+// widths loads without it and computes the same logits; where hearth would need it for a width,
+// and in a dense model, the error names the key.
+TEST(ModelTest, FeedForwardLengthIsOptionalForExperts) {
+  HEARTH_REQUIRE_TESTDATA(vocab, "models/tiny-llama-q4_0.gguf");
+  const std::vector<int32_t> tokens = {1, 450, 4996, 17354, 1701};
+  std::filesystem::path qwen35moe;
+  for (const std::string arch : {"qwen3moe", "qwen35moe"}) {
+    const auto path = tiny_synth(vocab, arch, arch + ".gguf");
+    if (arch == "qwen35moe") qwen35moe = path;
+    auto model = Model::load(path).value();
+    auto sequence = model->new_sequence(16, KvType::kF32).value();
+    const auto want = run_prompt(*model, *sequence, tokens, true, nullptr);
+
+    const std::string key = arch + ".feed_forward_length";
+    auto loaded = Model::load(without_keys(path, {key}, arch + "-no-d_ff.gguf"));
+    ASSERT_TRUE(loaded.ok()) << arch << ": " << loaded.error().message();
+    EXPECT_EQ((*loaded)->config().d_ff_exp, model->config().d_ff_exp);
+    auto without = (*loaded)->new_sequence(16, KvType::kF32).value();
+    EXPECT_EQ(run_prompt(**loaded, *without, tokens, true, nullptr), want) << arch;
+  }
+
+  auto no_shared = Model::load(without_keys(
+      qwen35moe, {"qwen35moe.feed_forward_length", "qwen35moe.expert_shared_feed_forward_length"},
+      "qwen35moe-no-widths.gguf"));
+  ASSERT_FALSE(no_shared.ok());
+  EXPECT_NE(no_shared.error().message().find("qwen35moe.expert_shared_feed_forward_length is "
+                                             "missing, and no qwen35moe.feed_forward_length"),
+            std::string::npos)
+      << no_shared.error().message();
+
+  HEARTH_REQUIRE_TESTDATA(dense, "models/tiny-qwen3-f16.gguf");
+  auto no_dense = Model::load(without_keys(dense, {"qwen3.feed_forward_length"}, "qwen3.gguf"));
+  ASSERT_FALSE(no_dense.ok());
+  EXPECT_NE(no_dense.error().message().find("qwen3.feed_forward_length is missing"),
+            std::string::npos)
+      << no_dense.error().message();
 }
 
 }  // namespace
