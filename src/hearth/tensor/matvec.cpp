@@ -16,9 +16,22 @@
 namespace hearth::tensor {
 namespace {
 
-// Rows per pool task: enough bytes per task (16 rows of 1024 Q4_0 weights = 9 KiB) that the
-// pool's dispatch cost is small, enough tasks (64 for 1024 rows) to balance two to 16 threads.
-constexpr int64_t kRowsPerTask = 16;
+// Rows per pool task. Decode and small batches (at most kStreamingTokens tokens) are bound by
+// memory: each thread's share comes in a few long contiguous ranges (kTasksPerThread), so that
+// the hardware prefetcher follows one stream per thread; 16-row tasks taken in turn by two
+// threads broke those streams (decode 1.6-1.8x slower, docs/PERFORMANCE.md). Larger batches
+// (prefill) are bound by arithmetic and read a task's rows once per group of tokens: 16-row
+// tasks (9 KiB of 1024 Q4_0 weights) keep them in L1 and L2 and balance any thread count.
+constexpr int64_t kStreamingTokens = 16;
+constexpr int64_t kTasksPerThread = 4;
+constexpr int64_t kPrefillRowsPerTask = 16;
+
+int64_t rows_per_task(int64_t n_rows, int64_t n_tokens, const ThreadPool* pool) {
+  if (n_tokens > kStreamingTokens) return kPrefillRowsPerTask;
+  const int64_t n_tasks = kTasksPerThread * (pool != nullptr ? pool->size() : 1);
+  return std::max(kPrefillRowsPerTask, (n_rows + n_tasks - 1) / n_tasks);
+}
+
 constexpr int64_t kActivationBlock = 32;
 
 int64_t row_bytes_of(GgmlType type, int64_t n_cols) {
@@ -122,10 +135,11 @@ void matvec_batch(GgmlType weight_type, const void* weights, int64_t n_rows, int
   const bool int8 = uses_int8_activations(weight_type);
   internal::Int8Activations x8{};
   if (int8) x8 = quantize_activations(x, n_tokens, n_cols, pool);
-  const int64_t n_tasks = (n_rows + kRowsPerTask - 1) / kRowsPerTask;
+  const int64_t task_rows = rows_per_task(n_rows, n_tokens, pool);
+  const int64_t n_tasks = (n_rows + task_rows - 1) / task_rows;
   const auto task = [&](int64_t t, int /*thread*/) {
-    const int64_t begin = t * kRowsPerTask;
-    const int64_t end = std::min(begin + kRowsPerTask, n_rows);
+    const int64_t begin = t * task_rows;
+    const int64_t end = std::min(begin + task_rows, n_rows);
     if (int8) {
       internal::matvec_quant_rows(weight_type, bytes, row_bytes, begin, end, n_cols, x8, n_tokens,
                                   y, n_rows);
