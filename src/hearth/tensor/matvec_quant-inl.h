@@ -217,16 +217,21 @@ HWY_INLINE void FillScales(float value, float* scales) {
 }
 
 #if HWY_TARGET == HWY_AVX3_DL
-// AVX-512 VBMI: 64 bytes picked out of a whole chunk of kChunkBytes (8 blocks, or a K-quant
-// super-block: 129 to 192 bytes) by a byte map fixed at compile time: three 64-byte loads inside
-// the chunk (bytes 0-63, 64-127 and the last 64) and two byte permutes, in place of a load and
-// insert per block.
+// AVX-512 VBMI: 64 bytes picked out of kChunkBytes (8 blocks, or part of a K-quant super-block:
+// 128 to 192 bytes) by a byte map fixed at compile time: three 64-byte loads inside the chunk
+// (bytes 0-63, 64-127 and the last 64) and two byte permutes (one when every byte picked is
+// among the first 128), in place of a load and insert per block. A map that moves whole aligned
+// 4-byte words (the K-quants') uses the word permutes.
 template <int64_t kChunkBytes>
 struct ChunkBytePicker {
-  static_assert(kChunkBytes > 128 && kChunkBytes <= 192);
+  static_assert(kChunkBytes >= 128 && kChunkBytes <= 192);
   alignas(64) uint8_t low_index[64] = {};   // into bytes 0-127
   alignas(64) uint8_t tail_index[64] = {};  // into the last 64 bytes
   uint64_t tail_mask = 0;                   // the result bytes that come from the tail
+  bool whole_words = true;
+  alignas(64) uint32_t low_words[16] = {};  // the same maps in words, when whole_words
+  alignas(64) uint32_t tail_words[16] = {};
+  uint16_t tail_word_mask = 0;
 
   // source(i): the chunk byte that result byte i is.
   template <class Source>
@@ -239,11 +244,27 @@ struct ChunkBytePicker {
         tail_index[i] = static_cast<uint8_t>(byte - (kChunkBytes - 64));
         tail_mask |= uint64_t{1} << i;
       }
+      whole_words = whole_words && byte % 4 == i % 4 && byte - i % 4 == source(i - i % 4) &&
+                    ((tail_mask >> i) & 1) == ((tail_mask >> (i - i % 4)) & 1);
+    }
+    for (int w = 0; w < 16; ++w) {
+      low_words[w] = low_index[4 * w] / 4u;
+      tail_words[w] = tail_index[4 * w] / 4u;
+      if ((tail_mask >> (4 * w)) & 1) tail_word_mask |= static_cast<uint16_t>(1u << w);
     }
   }
 
   HWY_INLINE __m512i Pick(const uint8_t* chunk) const {
     const __m512i tail = _mm512_loadu_si512(chunk + kChunkBytes - 64);
+    if (whole_words) {
+      if (tail_mask == ~uint64_t{0})
+        return _mm512_permutexvar_epi32(_mm512_load_si512(tail_words), tail);
+      const __m512i low = _mm512_permutex2var_epi32(
+          _mm512_loadu_si512(chunk), _mm512_load_si512(low_words), _mm512_loadu_si512(chunk + 64));
+      if (tail_mask == 0) return low;
+      return _mm512_mask_permutexvar_epi32(low, tail_word_mask, _mm512_load_si512(tail_words),
+                                           tail);
+    }
     if (tail_mask == ~uint64_t{0})
       return _mm512_permutexvar_epi8(_mm512_load_si512(tail_index), tail);
     const __m512i low = _mm512_permutex2var_epi8(
@@ -283,11 +304,12 @@ inline constexpr ChunkBytePicker<192> kSixHighPicker([](int i) -> int64_t {
   return 128 + 32 * (j / 4) + 4 * v + i % 4;
 });
 
-// The same for a Q4_K super-block, whose groups 2p and 2p + 1 are the low and high nibbles of the
-// 32 bytes at 16 + 32 p: byte 32 v + 4 j + b is the byte holding code 4 v + b of group j.
+// The same for a Q4_K super-block's 128 code bytes (from its byte 16), whose groups 2p and
+// 2p + 1 are the low and high nibbles of bytes 32 p to 32 p + 31: byte 32 v + 4 j + b is the
+// byte holding code 4 v + b of group j.
 template <int kPair>
-inline constexpr ChunkBytePicker<internal::kQ4_KBlockBytes> kKNibblePicker([](int i) -> int64_t {
-  return 16 + 32 * (i % 32 / 8) + 4 * (2 * kPair + i / 32) + i % 4;
+inline constexpr ChunkBytePicker<128> kKNibblePicker([](int i) -> int64_t {
+  return 32 * (i % 32 / 8) + 4 * (2 * kPair + i / 32) + i % 4;
 });
 #endif
 
@@ -444,10 +466,11 @@ HWY_INLINE void PrepareNibbles(const uint8_t* blocks, PreparedCodes& out) {
       out.magnitudes[pair] =
           _mm512_and_si512(_mm512_mask_mov_epi8(bytes, 0xf0f0f0f0f0f0f0f0, high), mask);
     };
-    split(kKNibblePicker<0>.Pick(blocks), 0);
-    split(kKNibblePicker<1>.Pick(blocks), 1);
-    split(kKNibblePicker<2>.Pick(blocks), 2);
-    split(kKNibblePicker<3>.Pick(blocks), 3);
+    const uint8_t* codes = blocks + 16;
+    split(kKNibblePicker<0>.Pick(codes), 0);
+    split(kKNibblePicker<1>.Pick(codes), 1);
+    split(kKNibblePicker<2>.Pick(codes), 2);
+    split(kKNibblePicker<3>.Pick(codes), 3);
   } else {
     const auto split = [&](__m512i words, int pair) {
       out.magnitudes[pair] = _mm512_and_si512(words, mask);
