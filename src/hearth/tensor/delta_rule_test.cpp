@@ -18,20 +18,6 @@
 namespace hearth::tensor {
 namespace {
 
-// n values N(0, sigma) starting one float into their buffer (off vector alignment).
-struct Floats {
-  std::vector<float> buffer;
-  float* data() { return buffer.data() + 1; }
-};
-
-Floats random_floats(int64_t n, float sigma, std::mt19937& rng) {
-  std::normal_distribution<float> normal(0.0f, sigma);
-  Floats f;
-  f.buffer.resize(static_cast<size_t>(n) + 1);
-  for (float& x : f.buffer) x = normal(rng);
-  return f;
-}
-
 TEST(DeltaRule, ReferenceMatchesTheRuleByHand) {
   // S = [[1, 2], [3, 4]], decay 0.5: S = [[0.5, 1], [1.5, 2]]. k = (1, 0): S k = (0.5, 1.5);
   // v = (1, 1), beta 0.5: delta = (0.25, -0.25); S = [[0.75, 1], [1.25, 2]].
@@ -60,11 +46,11 @@ TEST(DeltaRule, KernelMatchesReference) {
     shapes.emplace_back(128, 128);  // Qwen3.5's heads
     shapes.emplace_back(0, 16);
     for (const auto& [n_rows, n_cols] : shapes) {
-      Floats state = random_floats(n_rows * n_cols, 0.5f, rng);
+      Row state = random_row(n_rows * n_cols, 0.5f, rng);
       for (int token = 0; token < 3; ++token) {
-        Floats k = random_floats(n_cols, 0.2f, rng);
-        Floats v = random_floats(n_rows, 1.0f, rng);
-        Floats q = random_floats(n_cols, 0.2f, rng);
+        Row k = random_row(n_cols, 0.2f, rng);
+        Row v = random_row(n_rows, 1.0f, rng);
+        Row q = random_row(n_cols, 0.2f, rng);
         const float decay = 0.5f + 0.1f * static_cast<float>(token);
         const float beta = 0.3f;
         const float o_scale = 0.125f;

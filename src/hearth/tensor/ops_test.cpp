@@ -30,20 +30,6 @@ std::vector<int64_t> lengths() {
   return n;
 }
 
-// n values N(0, sigma) in a buffer one float past its start (off vector alignment).
-struct Row {
-  std::vector<float> buffer;
-  float* data() { return buffer.data() + 1; }
-};
-
-Row random_row(int64_t n, float sigma, std::mt19937& rng) {
-  std::normal_distribution<float> normal(0.0f, sigma);
-  Row row;
-  row.buffer.resize(static_cast<size_t>(n) + 1);
-  for (float& v : row.buffer) v = normal(rng);
-  return row;
-}
-
 // |got - want| <= ulps * FLT_EPSILON * magnitude + absolute, element by element.
 void expect_near(const float* got, const float* want, const std::vector<float>& magnitude,
                  int64_t n, float ulps, float absolute, const std::string& what) {

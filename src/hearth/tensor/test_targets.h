@@ -1,9 +1,12 @@
-// Test helper of the tensor module: runs a check once per Highway target that HWY_TARGETS
-// compiled and this CPU supports, forcing that target for HWY_DYNAMIC_DISPATCH meanwhile.
+// Test helpers of the tensor module: a check run once per Highway target that HWY_TARGETS
+// compiled and this CPU supports (forcing that target for HWY_DYNAMIC_DISPATCH meanwhile), and
+// random rows that start off vector alignment.
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "hwy/highway.h"
 #include "hwy/targets.h"
@@ -20,6 +23,20 @@ void for_each_target(const Check& check) {
     check(std::string(hwy::TargetName(target)));
   }
   hwy::SetSupportedTargetsForTest(0);
+}
+
+// n values N(0, sigma) in a buffer one float past its start (off vector alignment).
+struct Row {
+  std::vector<float> buffer;
+  float* data() { return buffer.data() + 1; }
+};
+
+inline Row random_row(int64_t n, float sigma, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.0f, sigma);
+  Row row;
+  row.buffer.resize(static_cast<size_t>(n) + 1);
+  for (float& v : row.buffer) v = normal(rng);
+  return row;
 }
 
 }  // namespace hearth::tensor
