@@ -20,11 +20,12 @@ namespace {
 // memory: each thread's share comes in a few long contiguous ranges (kTasksPerThread), so that
 // the hardware prefetcher follows one stream per thread; 16-row tasks taken in turn by two
 // threads broke those streams (decode 1.6-1.8x slower, docs/PERFORMANCE.md). Larger batches
-// (prefill) are bound by arithmetic and read a task's rows once per group of tokens: 16-row
-// tasks (9 KiB of 1024 Q4_0 weights) keep them in L1 and L2 and balance any thread count.
+// (prefill) are bound by arithmetic: a task's rows are decoded once into L2 and every token runs
+// over them (matvec_quant-inl.h), so longer tasks re-read the batch's x less often; 64 rows
+// (prefill 5-8% faster than 16) still balance two threads on a 1024-row matrix.
 constexpr int64_t kStreamingTokens = 16;
 constexpr int64_t kTasksPerThread = 4;
-constexpr int64_t kPrefillRowsPerTask = 16;
+constexpr int64_t kPrefillRowsPerTask = 64;
 
 int64_t rows_per_task(int64_t n_rows, int64_t n_tokens, const ThreadPool* pool) {
   if (n_tokens > kStreamingTokens) return kPrefillRowsPerTask;
@@ -61,22 +62,30 @@ float quantize_activation_block(const float* x, int64_t n, int64_t b, int8_t* q)
 // 512 rows take ~1 ms on one thread); smaller batches (decode) quantize on the caller.
 constexpr int64_t kTokensPerQuantizeTask = 16;
 
+// 64 bytes of 8-bit codes on a cache line of their own: the kernels read x's codes 64 bytes at a
+// time, and a load split across two lines costs about as much as the multiply-add it feeds
+// (prefill ~20% slower with malloc's 16-byte alignment).
+struct alignas(64) CodeLine {
+  int8_t codes[64];
+};
+
 // The calling thread's 8-bit copy of n_tokens rows of x, n elements each, n a multiple of 32
 // (every block format's block size is), reused across calls: decode calls matvec hundreds of
 // times per token.
 internal::Int8Activations quantize_activations(const float* x, int64_t n_tokens, int64_t n,
                                                ThreadPool* pool) {
-  thread_local std::vector<int8_t> q;
+  thread_local std::vector<CodeLine> q;
   thread_local std::vector<float> scales;
   thread_local std::vector<int32_t> code_sums;
   const int64_t n_blocks = (n + kActivationBlock - 1) / kActivationBlock;
   const int64_t scale_stride = n_blocks + 8;
   const int64_t q_stride = (n_blocks + 7) / 8 * internal::kInterleavedChunk;
-  q.assign(static_cast<size_t>(n_tokens * q_stride), 0);
+  static_assert(internal::kInterleavedChunk % sizeof(CodeLine) == 0);
+  q.assign(static_cast<size_t>(n_tokens * q_stride) / sizeof(CodeLine), CodeLine{});
   scales.assign(static_cast<size_t>(2 * n_tokens * scale_stride), 0.0f);
   code_sums.assign(static_cast<size_t>(2 * n_tokens * scale_stride), 0);
   // Pointers, not the thread_local vectors, inside the tasks: a pool thread has its own.
-  int8_t* q_all = q.data();
+  auto* q_all = reinterpret_cast<int8_t*>(q.data());
   float* d_all = scales.data();
   float* sums_all = d_all + n_tokens * scale_stride;
   int32_t* code_sums_all = code_sums.data();

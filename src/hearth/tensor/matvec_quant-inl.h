@@ -1,15 +1,17 @@
 // Highway kernels for matvec over every block format (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K,
-// Q6_K, Q8_K) with 8-bit activations, for one token or a group of tokens at once, and the
-// activation quantizer. Each chunk of up to 8 groups of 32 weights is decoded once to byte codes
-// and per-group scales (a format's only code: QuantFormat and Decode) and, on x86, put in the
-// activations' interleaved layout (PrepareCodes: a transpose, or with AVX-512 VBMI byte permutes
-// straight from the blocks for Q4_0, Q4_1, Q4_K and Q6_K), so that for every token one multiply-add
-// instruction per 4 codes of 8 groups (AVX-512 VNNI dpbusd, two such vectors per instruction;
-// AVX2 maddubs + madd) leaves each group's exact integer total in its own lane (GroupDots;
-// portable scalar code elsewhere); one convert and multiply-add per chunk then scale the 8
-// totals into the token's float sums, and each 8 rows' sums are reduced across lanes together.
-// Each token gets the same operations in the same order whatever the other tokens, so its y does
-// not depend on them. Included by matvec_quant.cpp once per target.
+// Q6_K, Q8_K) with 8-bit activations, for one token or a batch, and the activation quantizer.
+// Each chunk of up to 8 groups of 32 weights is decoded to byte codes and per-group scales (a
+// format's only code: QuantFormat and Decode) and, on x86, put in the activations' interleaved
+// layout (PrepareCodes: a transpose, or with AVX-512 VBMI byte permutes straight from the blocks
+// for Q4_0, Q4_1, Q4_K and Q6_K), so that for every token one multiply-add instruction per 4 codes
+// of 8 groups (AVX-512 VNNI dpbusd, two such vectors per instruction; AVX2 maddubs + madd) leaves
+// each group's exact integer total in its own lane (GroupDots; portable scalar code elsewhere);
+// one convert and multiply-add per chunk then scale the 8 totals into the token's float sums
+// (AddChunk), and each 8 rows' sums are reduced across lanes together (SumRowsOf8). One token
+// (decode) decodes each chunk as it goes; a batch decodes a block of rows once into scratch and
+// runs its tokens over it in groups held in registers (QuantRowsAllTokens). Each token gets the
+// same operations in the same order whatever the other tokens, so its y does not depend on them.
+// Included by matvec_quant.cpp once per target.
 #if defined(HEARTH_TENSOR_MATVEC_QUANT_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef HEARTH_TENSOR_MATVEC_QUANT_INL_H_
 #undef HEARTH_TENSOR_MATVEC_QUANT_INL_H_
@@ -20,6 +22,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "hearth/base/ggml_types.h"
 #include "hearth/tensor/block_formats.h"
@@ -445,7 +450,9 @@ constexpr int kCodeVectors = 256 / sizeof(CodeVector);
 
 struct PreparedCodes {
   CodeVector magnitudes[kCodeVectors];
+#if HWY_TARGET != HWY_AVX3_DL
   CodeVector signs[kCodeVectors];  // kSigned (never with VNNI): the codes themselves
+#endif
   // kSubScaled: group j's sub-scales for its codes 0-15 and 16-31, in lane j as int32 (VNNI) or
   // in both int16 halves of lane j (madd).
   __m256i sub_scales[2];
@@ -623,28 +630,36 @@ template <class F>
 HWY_INLINE void GroupDots(const PreparedCodes& codes, const int8_t* x, const int32_t* x_code_sums,
                           const int32_t* x_low_code_sums, int32_t* totals) {
 #if HWY_TARGET == HWY_AVX3_DL
-  // sum[c % 2] (two dependency chains), or with sub-scales sum[c / 2]: codes 0-15 and 16-31.
-  // Lane j and lane j + 8 both belong to group j.
-  __m512i sum[2] = {_mm512_zextsi256_si512(ZeroPointStart<F>(x_code_sums, x_low_code_sums, 0)),
-                    F::kSubScaled
-                        ? _mm512_zextsi256_si512(ZeroPointStart<F>(x_code_sums, x_low_code_sums, 1))
-                        : _mm512_setzero_si512()};
-  for (int c = 0; c < kCodeVectors; ++c) {
+  // Two dependency chains: vectors 0 and 2 in `first`, 1 and 3 in `second`; with sub-scales
+  // codes 0-15 (vectors 0, 1) in `first` and 16-31 in `second`. Lane j and lane j + 8 both
+  // belong to group j. (Named values, not an array: GCC keeps an array of vectors that inline
+  // assembly updates in memory.)
+  __m512i first = _mm512_zextsi256_si512(ZeroPointStart<F>(x_code_sums, x_low_code_sums, 0));
+  __m512i second = F::kSubScaled
+                       ? _mm512_zextsi256_si512(ZeroPointStart<F>(x_code_sums, x_low_code_sums, 1))
+                       : _mm512_setzero_si512();
+  const auto add = [&](__m512i sum, int c) {
     // In assembly: Highway 1.0.3's AVX3_DL target attributes do not let GCC inline the VNNI
     // intrinsics. The codes are unsigned for every format here, so x is read by the instruction.
     asm("vpdpbusd %[q], %[c], %[sum]"
-        : [sum] "+v"(sum[F::kSubScaled ? c / 2 : c % 2])
+        : [sum] "+v"(sum)
         : [c] "v"(codes.magnitudes[c]), [q] "m"(*reinterpret_cast<const __m512i*>(x + 64 * c)));
-  }
+    return sum;
+  };
+  first = add(first, 0);
+  second = add(second, F::kSubScaled ? 2 : 1);
+  first = add(first, F::kSubScaled ? 1 : 2);
+  second = add(second, 3);
+  static_assert(kCodeVectors == 4);
   const auto fold = [](__m512i v) {
     return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
   };
   __m256i total;
   if constexpr (F::kSubScaled) {
-    total = _mm256_add_epi32(_mm256_mullo_epi32(fold(sum[0]), codes.sub_scales[0]),
-                             _mm256_mullo_epi32(fold(sum[1]), codes.sub_scales[1]));
+    total = _mm256_add_epi32(_mm256_mullo_epi32(fold(first), codes.sub_scales[0]),
+                             _mm256_mullo_epi32(fold(second), codes.sub_scales[1]));
   } else {
-    total = fold(_mm512_add_epi32(sum[0], sum[1]));
+    total = fold(_mm512_add_epi32(first, second));
   }
   _mm256_store_si256(reinterpret_cast<__m256i*>(totals), total);
 #else
@@ -665,29 +680,34 @@ HWY_INLINE void GroupDots(const PreparedCodes& codes, const int8_t* x, const int
 #endif
 }
 #else
-// Portable: the codes stay where Decode put them, and x is read through the interleaving.
+// Portable: the codes as Decode left them (group j's 32 at codes + 32 j), read through x's
+// interleaving.
 struct PreparedCodes {
-  const Chunk* chunk;
+  uint8_t codes[256];
+  int8_t sub_scales[16];  // kSubScaled
   int64_t n_groups;
 };
 
 template <class F>
 HWY_INLINE void PrepareCodes(const Chunk& chunk, int64_t n_groups, PreparedCodes& out) {
-  out = {&chunk, n_groups};
+  for (int64_t j = 0; j < n_groups; ++j) {
+    std::memcpy(out.codes + 32 * j, chunk.codes + j * chunk.code_stride, 32);
+  }
+  if constexpr (F::kSubScaled) std::memcpy(out.sub_scales, chunk.sub_scales, 16);
+  out.n_groups = n_groups;
 }
 
 template <class F>
 HWY_INLINE void GroupDots(const PreparedCodes& codes, const int8_t* x, const int32_t* x_code_sums,
                           const int32_t* /*x_low_code_sums*/, int32_t* totals) {
   static_assert(!F::kSubScaled || F::kZeroPoint == 0);
-  const Chunk& chunk = *codes.chunk;
   for (int64_t j = 0; j < 8; ++j) {
     int32_t total = -F::kZeroPoint * x_code_sums[j];
     for (int64_t e = 0; j < codes.n_groups && e < 32; ++e) {
-      const uint8_t byte = chunk.codes[j * chunk.code_stride + e];
+      const uint8_t byte = codes.codes[32 * j + e];
       const int32_t c = F::kSigned ? static_cast<int8_t>(byte) : static_cast<int32_t>(byte);
       const int32_t product = c * x[32 * (e / 4) + 4 * j + e % 4];
-      total += F::kSubScaled ? product * chunk.sub_scales[2 * j + e / 16] : product;
+      total += F::kSubScaled ? product * codes.sub_scales[2 * j + e / 16] : product;
     }
     totals[j] = total;
   }
@@ -737,13 +757,56 @@ void QuantizeActivationRow(const float* x, int64_t n, int8_t* q, float* d, float
   }
 }
 
-// Tokens per QuantRows pass: each decoded chunk serves up to this many tokens, as many as the
-// codes (8 vectors) and the token sums fit in the registers with (32 on AVX-512, 16 on AVX2).
-#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-constexpr int64_t kTokenGroup = 8;
-#else
-constexpr int64_t kTokenGroup = 4;
-#endif
+// A chunk decoded and laid out for GroupDots, with its scales: all that a token needs of it.
+struct PreparedChunk {
+  PreparedCodes codes;
+  HWY_ALIGN float a[8];
+  HWY_ALIGN float b[8];  // kMin
+};
+
+// Groups [g0, g0 + 8) of `row` (n_groups in all), decoded through `buffer` (kQkK bytes).
+template <GgmlType kType>
+HWY_INLINE void PrepareChunk(const uint8_t* row, int64_t g0, int64_t n_groups, uint8_t* buffer,
+                             PreparedChunk& out) {
+  using F = QuantFormat<kType>;
+  const int64_t count = std::min<int64_t>(8, n_groups - g0);
+  Chunk chunk;
+  Decode<kType>(row + g0 * 32 / F::kBlockElements * F::kBlockBytes, count, buffer, chunk);
+  PrepareCodes<F>(chunk, count, out.codes);
+  std::memcpy(out.a, chunk.a, sizeof(out.a));
+  if constexpr (F::kMin) std::memcpy(out.b, chunk.b, sizeof(out.b));
+}
+
+// Token t's 8 float lanes `sums` += the chunk at groups [g0, g0 + 8): each group's integer total
+// times a * (x's scale), and for the formats with a minimum b * (x's block sum).
+template <class F>
+HWY_INLINE hn::Vec<FloatTag> AddChunk(const PreparedCodes& codes, const float* a, const float* b,
+                                      const internal::Int8Activations& x, int64_t t, int64_t g0,
+                                      hn::Vec<FloatTag> sums) {
+  const GroupTag di;
+  const FloatTag df;
+  // x's scales and block sums have 8 zero entries past the last block.
+  const int64_t block = t * x.scale_stride + g0;
+  HWY_ALIGN int32_t totals[8];
+  GroupDots<F>(codes, x.q + t * x.q_stride + 32 * g0, x.code_sums + block, x.low_code_sums + block,
+               totals);
+  for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
+    const auto scale = hn::Mul(hn::Load(df, a + k), hn::LoadU(df, x.d + block + k));
+    sums = hn::MulAdd(hn::ConvertTo(df, hn::Load(di, totals + k)), scale, sums);
+    if constexpr (F::kMin) {
+      sums = hn::MulAdd(hn::Load(df, b + k), hn::LoadU(df, x.sums + block + k), sums);
+    }
+  }
+  return sums;
+}
+
+// The 8 lanes of `sums` in one vector: lane 0 of the vectors that hold 8 floats each elsewhere.
+HWY_INLINE void StoreLanes(hn::Vec<FloatTag> sums, float* out) {
+  const FloatTag df;
+  for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
+    hn::Store(k == 0 ? sums : hn::Zero(df), df, out + k);
+  }
+}
 
 // The sums of 8 rows of 8 floats (8 rows' partial sums): sums[i] is the sum of row i. x86 adds them
 // pairwise across vectors (3 rounds of horizontal adds and one add of halves for all 8), elsewhere
@@ -773,82 +836,149 @@ HWY_INLINE void SumRowsOf8(const float* rows, float* sums) {
 #endif
 }
 
-// y[t * y_stride + r] for rows [row_begin, row_end) and tokens t < n_tokens <= kTokenGroup of x
-// (token t's codes at x.q + t * x.q_stride, ...); kTokens is n_tokens when known at compile time
-// (1, decode: the token's sum stays in a register), else 0. Rows are the inner loop: the tokens'
-// x stays in L1 while the task's rows come from L2. Per chunk, each token adds its groups'
-// integer totals times a * (x's scales), and for the formats with a minimum its offsets b times
-// (x's block sums), into one float vector of its own; each 8 rows' vectors are then summed
-// across lanes together (SumRowsOf8). The same operations whatever n_tokens, so a token's y does
-// not depend on the others.
-template <GgmlType kType, int64_t kTokens>
-void QuantRows(const uint8_t* weights, int64_t row_bytes, int64_t row_begin, int64_t row_end,
-               int64_t n_cols, const internal::Int8Activations& x, int64_t n_tokens, float* y,
-               int64_t y_stride) {
+// One row's 8 float lanes of one token's sums, aligned for vector loads and stores.
+struct alignas(32) LaneSums {
+  float lanes[8];
+};
+
+// One token (decode, bound by memory): y[r] for rows [row_begin, row_end), each chunk decoded,
+// used once and dropped; each 8 rows' sums reduced across lanes together (SumRowsOf8).
+template <GgmlType kType>
+void QuantRowsOneToken(const uint8_t* weights, int64_t row_bytes, int64_t row_begin,
+                       int64_t row_end, int64_t n_cols, const internal::Int8Activations& x,
+                       float* y) {
   using F = QuantFormat<kType>;
-  constexpr int64_t kMaxTokens = kTokens != 0 ? kTokens : kTokenGroup;
-  const int64_t tokens = kTokens != 0 ? kTokens : n_tokens;
-  const GroupTag di;
   const FloatTag df;
   const int64_t n_groups = n_cols / 32;
   HWY_ALIGN uint8_t buffer[internal::kQkK];
-  HWY_ALIGN int32_t totals[8];
-  // Per token, the float vectors of 8 consecutive rows.
-  HWY_ALIGN float row_sums[kMaxTokens][8 * 8];
+  HWY_ALIGN float row_sums[8 * 8];
   for (int64_t r0 = row_begin; r0 < row_end; r0 += 8) {
     const int64_t n_rows = std::min<int64_t>(8, row_end - r0);
     for (int64_t i = 0; i < 8; ++i) {
-      hn::Vec<FloatTag> sums[kMaxTokens];
-      for (int64_t t = 0; t < tokens; ++t) sums[t] = hn::Zero(df);
-      const uint8_t* row = weights + (r0 + i) * row_bytes;
+      auto sums = hn::Zero(df);  // (rows past row_end add zeros)
       for (int64_t g0 = 0; g0 < n_groups && i < n_rows; g0 += 8) {
-        const int64_t count = std::min<int64_t>(8, n_groups - g0);
-        Chunk chunk;
-        Decode<kType>(row + g0 * 32 / F::kBlockElements * F::kBlockBytes, count, buffer, chunk);
-        PreparedCodes codes;
-        PrepareCodes<F>(chunk, count, codes);
-        for (int64_t t = 0; t < tokens; ++t) {
-          // x's scales and block sums have 8 zero entries past the last block.
-          const int64_t block = t * x.scale_stride + g0;
-          GroupDots<F>(codes, x.q + t * x.q_stride + 32 * g0, x.code_sums + block,
-                       x.low_code_sums + block, totals);
-          const float* xd = x.d + block;
-          const float* xsums = x.sums + block;
-          for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
-            const auto scale = hn::Mul(hn::Load(df, chunk.a + k), hn::LoadU(df, xd + k));
-            sums[t] = hn::MulAdd(hn::ConvertTo(df, hn::Load(di, totals + k)), scale, sums[t]);
-            if constexpr (F::kMin) {
-              sums[t] = hn::MulAdd(hn::Load(df, chunk.b + k), hn::LoadU(df, xsums + k), sums[t]);
-            }
-          }
-        }
+        PreparedChunk chunk;
+        PrepareChunk<kType>(weights + (r0 + i) * row_bytes, g0, n_groups, buffer, chunk);
+        sums = AddChunk<F>(chunk.codes, chunk.a, chunk.b, x, 0, g0, sums);
       }
-      // (Rows past row_end add zeros.)
-      for (int64_t t = 0; t < tokens; ++t) {
-        for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
-          hn::Store(k == 0 ? sums[t] : hn::Zero(df), df, row_sums[t] + 8 * i + k);
-        }
-      }
+      StoreLanes(sums, row_sums + 8 * i);
     }
-    for (int64_t t = 0; t < tokens; ++t) {
+    HWY_ALIGN float y8[8];
+    SumRowsOf8(row_sums, y8);
+    std::memcpy(y + r0, y8, static_cast<size_t>(n_rows) * sizeof(float));
+  }
+}
+
+// Tokens per pass over the prepared rows: each prepared chunk serves this many tokens from
+// registers (their sums and the chunk's codes fit in 32 vector registers on AVX-512, 16 on AVX2).
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+constexpr int64_t kTokenGroup = 8;
+#else
+constexpr int64_t kTokenGroup = 4;
+#endif
+// Chunks per pass over the columns: 8 tokens' x for 2048 columns (16 KiB) stays in L1 while the
+// pass goes down the rows.
+constexpr int64_t kColumnChunks = 8;
+// Prepared chunks per block of rows (384 bytes per 256 weights on AVX-512, 640 on AVX2), as many
+// as stay in L2 beside the tokens' x: up to 64 rows of 2048 columns on AVX-512.
+constexpr int64_t kPreparedBytes = 256 * 1024;
+
+// f(std::integral_constant<int64_t, i>{}) for i = 0 .. kCount - 1, unrolled at compile time: with
+// constant indices the compiler keeps an array of per-token sums in registers (a loop, even one it
+// unrolls later, leaves them on the stack and stores them every chunk).
+template <int64_t kCount, class Func>
+HWY_INLINE void ForEachIndex(Func&& f) {
+  [&]<int64_t... kI>(std::integer_sequence<int64_t, kI...>) {
+    (f(std::integral_constant<int64_t, kI>{}), ...);
+  }
+  (std::make_integer_sequence<int64_t, kCount>{});
+}
+
+// n_tokens (kTokens, or at most kTokenGroup when kTokens is 0) tokens of x against n_rows
+// prepared rows of n_chunks chunks each: y[t * y_stride + r]. The columns are taken kColumnChunks
+// chunks at a time, down all the rows, so that the tokens' x stays in L1; each row's per-token
+// sums wait in `partial` ([token][row rounded up to 8][8 lanes], rows past n_rows zero) between
+// passes, in the same order of operations as one pass, so a token's y does not depend on the
+// other tokens or on how rows and columns are split.
+template <GgmlType kType, int64_t kTokens>
+void PreparedRowsTokens(const PreparedChunk* chunks, int64_t n_rows, int64_t n_chunks,
+                        const internal::Int8Activations& x, int64_t n_tokens, LaneSums* partial,
+                        float* y, int64_t y_stride) {
+  using F = QuantFormat<kType>;
+  constexpr int64_t kMaxTokens = kTokens != 0 ? kTokens : kTokenGroup;
+  const int64_t tokens = kTokens != 0 ? kTokens : n_tokens;
+  const FloatTag df;
+  const int64_t padded_rows = (n_rows + 7) / 8 * 8;
+  const auto partial_of = [&](int64_t t, int64_t r) { return partial[t * padded_rows + r].lanes; };
+  for (int64_t c0 = 0; c0 < n_chunks; c0 += kColumnChunks) {
+    const int64_t c_end = std::min(c0 + kColumnChunks, n_chunks);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      hn::Vec<FloatTag> sums[kMaxTokens];
+      ForEachIndex<kMaxTokens>([&](auto t) {
+        if (t < tokens) sums[t] = c0 == 0 ? hn::Zero(df) : hn::Load(df, partial_of(t, r));
+      });
+      for (int64_t c = c0; c < c_end; ++c) {
+        const PreparedChunk& chunk = chunks[r * n_chunks + c];
+        ForEachIndex<kMaxTokens>([&](auto t) {
+          if (t < tokens)
+            sums[t] = AddChunk<F>(chunk.codes, chunk.a, chunk.b, x, t, 8 * c, sums[t]);
+        });
+      }
+      ForEachIndex<kMaxTokens>([&](auto t) {
+        if (t < tokens) StoreLanes(sums[t], partial_of(t, r));
+      });
+    }
+  }
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (int64_t r0 = 0; r0 < n_rows; r0 += 8) {
       HWY_ALIGN float y8[8];
-      SumRowsOf8(row_sums[t], y8);
-      std::memcpy(y + t * y_stride + r0, y8, static_cast<size_t>(n_rows) * sizeof(float));
+      SumRowsOf8(partial_of(t, r0), y8);
+      std::memcpy(y + t * y_stride + r0, y8,
+                  static_cast<size_t>(std::min<int64_t>(8, n_rows - r0)) * sizeof(float));
     }
   }
 }
 
-// Every token of x: one at a time for a single token, else kTokenGroup at a time.
+// y[t * y_stride + r] for rows [row_begin, row_end) and every token t < n_tokens of x. One token
+// goes straight through (QuantRowsOneToken). A batch takes a block of rows at a time: their
+// chunks are decoded once (PrepareChunk) into this thread's scratch, then every group of
+// kTokenGroup tokens runs over them, so decoding is paid once per batch rather than once per
+// group of tokens. Each token gets the same operations in the same order whatever the batch.
 template <GgmlType kType>
 void QuantRowsAllTokens(const uint8_t* weights, int64_t row_bytes, int64_t row_begin,
                         int64_t row_end, int64_t n_cols, const internal::Int8Activations& x,
                         int64_t n_tokens, float* y, int64_t y_stride) {
   if (n_tokens == 1) {
-    return QuantRows<kType, 1>(weights, row_bytes, row_begin, row_end, n_cols, x, 1, y, y_stride);
+    return QuantRowsOneToken<kType>(weights, row_bytes, row_begin, row_end, n_cols, x, y);
   }
-  for (int64_t t = 0; t < n_tokens; t += kTokenGroup) {
-    QuantRows<kType, 0>(weights, row_bytes, row_begin, row_end, n_cols, x.token(t),
-                        std::min(kTokenGroup, n_tokens - t), y + t * y_stride, y_stride);
+  const int64_t n_groups = n_cols / 32;
+  const int64_t n_chunks = (n_groups + 7) / 8;
+  const int64_t block_rows = std::max<int64_t>(
+      8, kPreparedBytes / (n_chunks * static_cast<int64_t>(sizeof(PreparedChunk))) / 8 * 8);
+  thread_local std::vector<PreparedChunk> prepared;
+  thread_local std::vector<LaneSums> partial;
+  prepared.resize(static_cast<size_t>(block_rows * n_chunks));
+  HWY_ALIGN uint8_t buffer[internal::kQkK];
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += block_rows) {
+    const int64_t n_rows = std::min(block_rows, row_end - r0);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      for (int64_t c = 0; c < n_chunks; ++c) {
+        PrepareChunk<kType>(weights + (r0 + r) * row_bytes, 8 * c, n_groups, buffer,
+                            prepared[static_cast<size_t>(r * n_chunks + c)]);
+      }
+    }
+    const int64_t padded_rows = (n_rows + 7) / 8 * 8;
+    partial.assign(static_cast<size_t>(kTokenGroup * padded_rows), LaneSums{});
+    int64_t t = 0;
+    for (; t + kTokenGroup <= n_tokens; t += kTokenGroup) {
+      PreparedRowsTokens<kType, kTokenGroup>(prepared.data(), n_rows, n_chunks, x.token(t),
+                                             kTokenGroup, partial.data(), y + t * y_stride + r0,
+                                             y_stride);
+    }
+    if (t < n_tokens) {
+      PreparedRowsTokens<kType, 0>(prepared.data(), n_rows, n_chunks, x.token(t), n_tokens - t,
+                                   partial.data(), y + t * y_stride + r0, y_stride);
+    }
   }
 }
 
