@@ -2,8 +2,9 @@
 # Decode and prefill speed, hearth beside llama.cpp (node-llama-cpp 3.22.1's prebuilt CPU build)
 # on the same synthetic GGUF files with the same thread count, in one run: for each model,
 # `hearth bench --json` and bench/llama_cpp_speed.mjs alternate; prints a Markdown table of
-# medians, ratios, and the decode ceiling (read bandwidth measured by hearth bench in the same
-# run / bytes of weights per token). Usage: compare_llamacpp.sh [BUILD_DIR] (a Release build).
+# medians, ratios, and the decode ceiling (read bandwidth measured by hearth bench around its own
+# runs of the row / bytes of weights per token). Usage: compare_llamacpp.sh [BUILD_DIR] (a
+# Release build).
 # Env: THREADS (2), N_PROMPT (512), N_GEN (128), REPS (3), MODELS (default list below, as
 # arch:preset:type[:layers], the optional layer count keeping the first layers of a shape too
 # big for the machine), WORK (BUILD_DIR/compare-llamacpp).
@@ -71,12 +72,13 @@ python3 - "$results" "$n_prompt" "$n_gen" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 pp, tg = sys.argv[2], sys.argv[3]
-print(f"| model | type | threads | hearth pp{pp} | llama.cpp pp{pp} | ratio | hearth tg{tg} | llama.cpp tg{tg} | ratio | ceiling | hearth / ceiling |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print(f"| model | type | threads | hearth pp{pp} | llama.cpp pp{pp} | ratio | hearth tg{tg} | llama.cpp tg{tg} | ratio | read GB/s | ceiling | hearth / ceiling |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for r in rows:
     f = lambda k: r.get(k, float("nan"))
     print(f"| {r['model']} | {r['type']} | {r['threads']} | {f('hearth_pp'):.1f} | {f('llama_pp'):.1f} | "
           f"{f('hearth_pp') / f('llama_pp'):.2f} | {f('hearth_tg'):.1f} | {f('llama_tg'):.1f} | "
-          f"{f('hearth_tg') / f('llama_tg'):.2f} | {r['ceiling']:.1f} | {f('hearth_tg') / r['ceiling']:.2f} |")
-print(f"\nread bandwidth measured by hearth bench: {rows[0]['bandwidth'] / 1e9:.1f} GB/s" if rows else "")
+          f"{f('hearth_tg') / f('llama_tg'):.2f} | {r['bandwidth'] / 1e9:.1f} | {r['ceiling']:.1f} | "
+          f"{f('hearth_tg') / r['ceiling']:.2f} |")
+print("\nread GB/s: hearth bench's median read bandwidth over passes taken around its runs of that row")
 PY

@@ -2,8 +2,9 @@
 // llama-bench: pp feeds N random tokens to an empty context in --ubatch chunks; tg generates N
 // tokens one at a time from an empty context. Each test runs once to warm up and then -r times;
 // the table shows the median and the spread (min-max). Also measures the machine's memory read
-// bandwidth with the same threads and prints the decode ceiling it implies (bandwidth / bytes
-// of weights read per token), and the resident memory after the runs (file, KV cache, rest).
+// bandwidth with the same threads, around the measured runs, and prints the decode ceiling it
+// implies (bandwidth / bytes of weights read per token), and the resident memory after the runs
+// (file, KV cache, rest).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -30,18 +31,23 @@ struct BenchFlags {
   bool json = false;
 };
 
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 struct Measurement {
   std::string test;  // "pp512", "tg128"
   int64_t n_tokens = 0;
   std::vector<double> tokens_per_second;
-  double median() const {
-    std::vector<double> v = tokens_per_second;
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  double median() const { return median_of(tokens_per_second); }
+  double min() const {
+    return *std::min_element(tokens_per_second.begin(), tokens_per_second.end());
   }
-  double min() const { return *std::min_element(tokens_per_second.begin(), tokens_per_second.end()); }
-  double max() const { return *std::max_element(tokens_per_second.begin(), tokens_per_second.end()); }
+  double max() const {
+    return *std::max_element(tokens_per_second.begin(), tokens_per_second.end());
+  }
 };
 
 double now_seconds() {
@@ -68,19 +74,21 @@ uint64_t weight_bytes_per_token(const gguf::File& file, const model::ModelConfig
   return static_cast<uint64_t>(total);
 }
 
-// Read bandwidth in bytes/s: a buffer far larger than the caches summed by every thread, best
-// of three passes.
-double measure_read_bandwidth(ThreadPool& pool) {
-  constexpr size_t kBytes = size_t{256} << 20;
-  constexpr int64_t kChunks = 256;
-  std::vector<uint64_t> buffer(kBytes / sizeof(uint64_t), 1);
-  std::vector<uint64_t> sums(kChunks);
-  const size_t per_chunk = buffer.size() / kChunks;
-  double best = 0;
-  for (int pass = 0; pass < 3; ++pass) {
+// The machine's read bandwidth in bytes/s, a pass at a time: every thread of the pool sums a
+// buffer far larger than the caches. This VM's bandwidth moves by a third over minutes, so the
+// bench takes a pass before each measured run and one after the last, and the ceiling uses their
+// median: the bandwidth the machine had while the model ran.
+class BandwidthProbe {
+ public:
+  explicit BandwidthProbe(ThreadPool& pool) : pool_(pool), buffer_(kBytes / sizeof(uint64_t), 1) {}
+
+  void pass() {
+    constexpr int64_t kChunks = 256;
+    std::vector<uint64_t> sums(kChunks);
+    const size_t per_chunk = buffer_.size() / kChunks;
     const double start = now_seconds();
-    pool.run(kChunks, [&](int64_t chunk, int) {
-      const uint64_t* p = buffer.data() + chunk * per_chunk;
+    pool_.run(kChunks, [&](int64_t chunk, int) {
+      const uint64_t* p = buffer_.data() + chunk * per_chunk;
       uint64_t a = 0, b = 0, c = 0, d = 0;
       for (size_t i = 0; i < per_chunk; i += 4) {
         a += p[i];
@@ -90,13 +98,26 @@ double measure_read_bandwidth(ThreadPool& pool) {
       }
       sums[chunk] = a + b + c + d;
     });
-    best = std::max(best, kBytes / (now_seconds() - start));
+    readings_.push_back(kBytes / (now_seconds() - start));
+    uint64_t check = 0;
+    for (uint64_t s : sums) check += s;
+    if (check != buffer_.size()) std::fprintf(stderr, "hearth: bandwidth pass read wrong sums\n");
   }
-  uint64_t check = 0;
-  for (uint64_t s : sums) check += s;
-  if (check != buffer.size()) std::fprintf(stderr, "hearth: bandwidth pass read wrong sums\n");
-  return best;
-}
+
+  // The median reading (three passes first when none was taken).
+  double median() {
+    if (readings_.empty()) {
+      for (int i = 0; i < 3; ++i) pass();
+    }
+    return median_of(readings_);
+  }
+
+ private:
+  static constexpr size_t kBytes = size_t{256} << 20;
+  ThreadPool& pool_;
+  std::vector<uint64_t> buffer_;
+  std::vector<double> readings_;
+};
 
 // The process's resident memory in bytes (VmRSS of /proc/self/status; 0 where unavailable).
 uint64_t resident_bytes() {
@@ -113,7 +134,8 @@ uint64_t resident_bytes() {
 
 Result<double> time_prompt(engine::Engine& engine, model::Sequence& sequence, int64_t n_tokens,
                            std::mt19937& rng) {
-  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(engine.config().n_vocab - 1));
+  std::uniform_int_distribution<int32_t> token(0,
+                                               static_cast<int32_t>(engine.config().n_vocab - 1));
   std::vector<model::BatchToken> batch;
   std::vector<float> logits;
   sequence.truncate(0);
@@ -121,7 +143,8 @@ Result<double> time_prompt(engine::Engine& engine, model::Sequence& sequence, in
   for (int64_t begin = 0; begin < n_tokens; begin += engine.options().n_ubatch) {
     batch.clear();
     const int64_t end = std::min(n_tokens, begin + engine.options().n_ubatch);
-    for (int64_t i = begin; i < end; ++i) batch.push_back({&sequence, token(rng), i + 1 == n_tokens});
+    for (int64_t i = begin; i < end; ++i)
+      batch.push_back({&sequence, token(rng), i + 1 == n_tokens});
     HEARTH_RETURN_IF_ERROR(engine.model().forward(batch, logits, &engine.pool()));
   }
   return n_tokens / (now_seconds() - start);
@@ -129,7 +152,8 @@ Result<double> time_prompt(engine::Engine& engine, model::Sequence& sequence, in
 
 Result<double> time_generation(engine::Engine& engine, model::Sequence& sequence, int64_t n_tokens,
                                std::mt19937& rng) {
-  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(engine.config().n_vocab - 1));
+  std::uniform_int_distribution<int32_t> token(0,
+                                               static_cast<int32_t>(engine.config().n_vocab - 1));
   std::vector<float> logits;
   sequence.truncate(0);
   const double start = now_seconds();
@@ -151,25 +175,31 @@ int run_bench(const BenchFlags& flags) {
   std::mt19937 rng(1234);
 
   std::vector<Measurement> results;
+  auto probe = std::make_unique<BandwidthProbe>(engine.pool());
   const auto measure = [&](const std::string& prefix, int64_t n, auto timer) -> Status {
     if (n <= 0) return Status();
     Measurement m{fmt::format("{}{}", prefix, n), n, {}};
     HEARTH_RETURN_IF_ERROR(timer(engine, **sequence, n, rng));  // warm-up
     for (int r = 0; r < flags.reps; ++r) {
+      probe->pass();
       HEARTH_ASSIGN_OR_RETURN(const double rate, timer(engine, **sequence, n, rng));
       m.tokens_per_second.push_back(rate);
     }
+    probe->pass();
     results.push_back(std::move(m));
     return Status();
   };
-  if (Status s = measure("pp", flags.n_prompt, time_prompt); !s.ok()) return report_error(s.error());
-  if (Status s = measure("tg", flags.n_gen, time_generation); !s.ok()) return report_error(s.error());
+  if (Status s = measure("pp", flags.n_prompt, time_prompt); !s.ok())
+    return report_error(s.error());
+  if (Status s = measure("tg", flags.n_gen, time_generation); !s.ok())
+    return report_error(s.error());
+  const double bandwidth = probe->median();
+  probe.reset();  // (its buffer is not part of the resident memory reported)
 
   // Every weight has been read by now: the mmap'd file, the KV cache and hearth's own memory.
   const uint64_t resident = resident_bytes();
   const gguf::File& file = engine.model().file();
   const uint64_t per_token = weight_bytes_per_token(file, engine.config());
-  const double bandwidth = measure_read_bandwidth(engine.pool());
   const double ceiling = bandwidth / static_cast<double>(per_token);
   const model::ModelConfig& config = engine.config();
   uint64_t n_params = 0;
@@ -208,14 +238,14 @@ int run_bench(const BenchFlags& flags) {
   std::printf("\nread bandwidth %.1f GB/s; %.1f MiB of weights per token: decode ceiling %.1f t/s",
               bandwidth / 1e9, per_token / 1048576.0, ceiling);
   for (const auto& m : results) {
-    if (m.test.rfind("tg", 0) == 0) std::printf(" (%s at %.0f%%)", m.test.c_str(), 100 * m.median() / ceiling);
+    if (m.test.rfind("tg", 0) == 0)
+      std::printf(" (%s at %.0f%%)", m.test.c_str(), 100 * m.median() / ceiling);
   }
   // Under file + KV cache when parts of the file were never read (e.g. most embedding rows).
   const double beyond = double(resident) - double(file.file_size()) - double((*sequence)->bytes());
   std::printf("\nresident memory %.1f MiB (file %.1f MiB + KV cache %.1f MiB, %.1f MiB %s)\n",
-              resident / 1048576.0, file.file_size() / 1048576.0,
-              (*sequence)->bytes() / 1048576.0, std::abs(beyond) / 1048576.0,
-              beyond >= 0 ? "over" : "under");
+              resident / 1048576.0, file.file_size() / 1048576.0, (*sequence)->bytes() / 1048576.0,
+              std::abs(beyond) / 1048576.0, beyond >= 0 ? "over" : "under");
   return 0;
 }
 
