@@ -25,12 +25,13 @@ namespace {
 // (prefill 5-8% faster than 16) still balance two threads on a 1024-row matrix.
 constexpr int64_t kStreamingTokens = 16;
 constexpr int64_t kTasksPerThread = 4;
+constexpr int64_t kMinStreamingRows = 16;
 constexpr int64_t kPrefillRowsPerTask = 64;
 
 int64_t rows_per_task(int64_t n_rows, int64_t n_tokens, const ThreadPool* pool) {
   if (n_tokens > kStreamingTokens) return kPrefillRowsPerTask;
   const int64_t n_tasks = kTasksPerThread * (pool != nullptr ? pool->size() : 1);
-  return std::max(kPrefillRowsPerTask, (n_rows + n_tasks - 1) / n_tasks);
+  return std::max(kMinStreamingRows, (n_rows + n_tasks - 1) / n_tasks);
 }
 
 constexpr int64_t kActivationBlock = 32;
