@@ -111,6 +111,17 @@ struct QuantFormat {
                                          (kType == GgmlType::kQ4_K && HWY_TARGET == HWY_AVX3_DL);
 };
 
+// f(std::integral_constant<int64_t, i>{}) for i = 0 .. kCount - 1, unrolled at compile time: with
+// constant indices the compiler keeps an array of per-token sums in registers (a loop, even one it
+// unrolls later, leaves them on the stack and stores them every chunk).
+template <int64_t kCount, class Func>
+HWY_INLINE void ForEachIndex(Func&& f) {
+  [&]<int64_t... kI>(std::integer_sequence<int64_t, kI...>) {
+    (f(std::integral_constant<int64_t, kI>{}), ...);
+  }
+  (std::make_integer_sequence<int64_t, kCount>{});
+}
+
 // An fp16 value, exactly and inline (f32_from_f16 is out of line): F16C on x86; elsewhere the 15
 // magnitude bits moved into float32's exponent/mantissa position and scaled by 2^112 re-bias the
 // exponent, normals and subnormals alike; Inf/NaN get the full exponent.
@@ -626,57 +637,75 @@ HWY_INLINE __m256i ZeroPointStart(const int32_t* x_code_sums, const int32_t* x_l
 // minus the zero point, times the sub-scales for Q6_K. With VNNI one dpbusd multiplies and sums
 // 4 codes of 8 groups twice; elsewhere maddubs multiplies bytes in pairs to int16 (no
 // saturation: |c| <= 128 and |x| <= 127, or c <= 63) and madd sums pairs to int32.
-template <class F>
-HWY_INLINE void GroupDots(const PreparedCodes& codes, const int8_t* x, const int32_t* x_code_sums,
-                          const int32_t* x_low_code_sums, int32_t* totals) {
+template <class F, int kRows>
+HWY_INLINE void GroupDots(const PreparedCodes* const (&codes)[kRows], const int8_t* x,
+                          const int32_t* x_code_sums, const int32_t* x_low_code_sums,
+                          int32_t (&totals)[kRows][8]) {
 #if HWY_TARGET == HWY_AVX3_DL
   // Two dependency chains: vectors 0 and 2 in `first`, 1 and 3 in `second`; with sub-scales
   // codes 0-15 (vectors 0, 1) in `first` and 16-31 in `second`. Lane j and lane j + 8 both
-  // belong to group j. (Named values, not an array: GCC keeps an array of vectors that inline
-  // assembly updates in memory.)
-  __m512i first = _mm512_zextsi256_si512(ZeroPointStart<F>(x_code_sums, x_low_code_sums, 0));
-  __m512i second = F::kSubScaled
-                       ? _mm512_zextsi256_si512(ZeroPointStart<F>(x_code_sums, x_low_code_sums, 1))
-                       : _mm512_setzero_si512();
-  const auto add = [&](__m512i sum, int c) {
-    // In assembly: Highway 1.0.3's AVX3_DL target attributes do not let GCC inline the VNNI
-    // intrinsics. The codes are unsigned for every format here, so x is read by the instruction.
-    asm("vpdpbusd %[q], %[c], %[sum]"
-        : [sum] "+v"(sum)
-        : [c] "v"(codes.magnitudes[c]), [q] "m"(*reinterpret_cast<const __m512i*>(x + 64 * c)));
-    return sum;
-  };
-  first = add(first, 0);
-  second = add(second, F::kSubScaled ? 2 : 1);
-  first = add(first, F::kSubScaled ? 1 : 2);
-  second = add(second, 3);
+  // belong to group j. (Named values, not arrays: GCC keeps an array of vectors that inline
+  // assembly updates in memory.) One row reads x straight from memory; two load it once (L1
+  // serves one 64-byte load per cycle, as many as dpbusd's rate, so x is what bounds a batch).
+  const __m512i first_start =
+      _mm512_zextsi256_si512(ZeroPointStart<F>(x_code_sums, x_low_code_sums, 0));
+  const __m512i second_start =
+      F::kSubScaled ? _mm512_zextsi256_si512(ZeroPointStart<F>(x_code_sums, x_low_code_sums, 1))
+                    : _mm512_setzero_si512();
+  const auto x_vector = [x](int c) { return _mm512_loadu_si512(x + 64 * c); };
+  const __m512i q0 = x_vector(0), q1 = x_vector(1), q2 = x_vector(2), q3 = x_vector(3);
   static_assert(kCodeVectors == 4);
   const auto fold = [](__m512i v) {
     return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
   };
-  __m256i total;
-  if constexpr (F::kSubScaled) {
-    total = _mm256_add_epi32(_mm256_mullo_epi32(fold(first), codes.sub_scales[0]),
-                             _mm256_mullo_epi32(fold(second), codes.sub_scales[1]));
-  } else {
-    total = fold(_mm512_add_epi32(first, second));
-  }
-  _mm256_store_si256(reinterpret_cast<__m256i*>(totals), total);
+  ForEachIndex<kRows>([&](auto r) {
+    const PreparedCodes& row = *codes[r];
+    const auto add = [&](__m512i sum, int c) {
+      // In assembly: Highway 1.0.3's AVX3_DL target attributes do not let GCC inline the VNNI
+      // intrinsics. The codes are unsigned for every format here.
+      if constexpr (kRows == 1) {
+        asm("vpdpbusd %[q], %[c], %[sum]"
+            : [sum] "+v"(sum)
+            : [c] "v"(row.magnitudes[c]), [q] "m"(*reinterpret_cast<const __m512i*>(x + 64 * c)));
+      } else {
+        const __m512i q = c == 0 ? q0 : c == 1 ? q1 : c == 2 ? q2 : q3;
+        asm("vpdpbusd %[q], %[c], %[sum]"
+            : [sum] "+v"(sum)
+            : [c] "v"(row.magnitudes[c]), [q] "v"(q));
+      }
+      return sum;
+    };
+    __m512i first = add(first_start, 0);
+    __m512i second = add(second_start, F::kSubScaled ? 2 : 1);
+    first = add(first, F::kSubScaled ? 1 : 2);
+    second = add(second, 3);
+    __m256i total;
+    if constexpr (F::kSubScaled) {
+      total = _mm256_add_epi32(_mm256_mullo_epi32(fold(first), row.sub_scales[0]),
+                               _mm256_mullo_epi32(fold(second), row.sub_scales[1]));
+    } else {
+      total = fold(_mm512_add_epi32(first, second));
+    }
+    _mm256_store_si256(reinterpret_cast<__m256i*>(totals[r]), total);
+  });
 #else
   static_assert(!F::kSubScaled || F::kZeroPoint == 0);
-  // sum[k % 4]: four short dependency chains.
-  __m256i sum[4] = {ZeroPointStart<F>(x_code_sums, x_low_code_sums, 0), _mm256_setzero_si256(),
-                    _mm256_setzero_si256(), _mm256_setzero_si256()};
-  for (int k = 0; k < 8; ++k) {
-    __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * k));
-    if constexpr (F::kSigned) q = _mm256_sign_epi8(q, codes.signs[k]);
-    const __m256i pair_scales = F::kSubScaled ? codes.sub_scales[k / 4] : _mm256_set1_epi16(1);
-    sum[k % 4] = _mm256_add_epi32(
-        sum[k % 4], _mm256_madd_epi16(_mm256_maddubs_epi16(codes.magnitudes[k], q), pair_scales));
-  }
-  _mm256_store_si256(
-      reinterpret_cast<__m256i*>(totals),
-      _mm256_add_epi32(_mm256_add_epi32(sum[0], sum[1]), _mm256_add_epi32(sum[2], sum[3])));
+  ForEachIndex<kRows>([&](auto r) {
+    const PreparedCodes& row = *codes[r];
+    // sum[k % 4]: four short dependency chains.
+    __m256i sum[4] = {ZeroPointStart<F>(x_code_sums, x_low_code_sums, 0), _mm256_setzero_si256(),
+                      _mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int k = 0; k < 8; ++k) {
+      __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * k));
+      if constexpr (F::kSigned) q = _mm256_sign_epi8(q, row.signs[k]);
+      const __m256i pair_scales = F::kSubScaled ? row.sub_scales[k / 4] : _mm256_set1_epi16(1);
+      sum[k % 4] = _mm256_add_epi32(
+          sum[k % 4], _mm256_madd_epi16(_mm256_maddubs_epi16(row.magnitudes[k], q), pair_scales));
+    }
+    _mm256_store_si256(
+        reinterpret_cast<__m256i*>(totals[r]),
+        _mm256_add_epi32(_mm256_add_epi32(sum[0], sum[1]), _mm256_add_epi32(sum[2], sum[3])));
+  });
 #endif
 }
 #else
@@ -697,19 +726,23 @@ HWY_INLINE void PrepareCodes(const Chunk& chunk, int64_t n_groups, PreparedCodes
   out.n_groups = n_groups;
 }
 
-template <class F>
-HWY_INLINE void GroupDots(const PreparedCodes& codes, const int8_t* x, const int32_t* x_code_sums,
-                          const int32_t* /*x_low_code_sums*/, int32_t* totals) {
+template <class F, int kRows>
+HWY_INLINE void GroupDots(const PreparedCodes* const (&codes)[kRows], const int8_t* x,
+                          const int32_t* x_code_sums, const int32_t* /*x_low_code_sums*/,
+                          int32_t (&totals)[kRows][8]) {
   static_assert(!F::kSubScaled || F::kZeroPoint == 0);
-  for (int64_t j = 0; j < 8; ++j) {
-    int32_t total = -F::kZeroPoint * x_code_sums[j];
-    for (int64_t e = 0; j < codes.n_groups && e < 32; ++e) {
-      const uint8_t byte = codes.codes[32 * j + e];
-      const int32_t c = F::kSigned ? static_cast<int8_t>(byte) : static_cast<int32_t>(byte);
-      const int32_t product = c * x[32 * (e / 4) + 4 * j + e % 4];
-      total += F::kSubScaled ? product * codes.sub_scales[2 * j + e / 16] : product;
+  for (int r = 0; r < kRows; ++r) {
+    const PreparedCodes& row = *codes[r];
+    for (int64_t j = 0; j < 8; ++j) {
+      int32_t total = -F::kZeroPoint * x_code_sums[j];
+      for (int64_t e = 0; j < row.n_groups && e < 32; ++e) {
+        const uint8_t byte = row.codes[32 * j + e];
+        const int32_t c = F::kSigned ? static_cast<int8_t>(byte) : static_cast<int32_t>(byte);
+        const int32_t product = c * x[32 * (e / 4) + 4 * j + e % 4];
+        total += F::kSubScaled ? product * row.sub_scales[2 * j + e / 16] : product;
+      }
+      totals[r][j] = total;
     }
-    totals[j] = total;
   }
 }
 #endif
@@ -777,27 +810,33 @@ HWY_INLINE void PrepareChunk(const uint8_t* row, int64_t g0, int64_t n_groups, u
   if constexpr (F::kMin) std::memcpy(out.b, chunk.b, sizeof(out.b));
 }
 
-// Token t's 8 float lanes `sums` += the chunk at groups [g0, g0 + 8): each group's integer total
-// times a * (x's scale), and for the formats with a minimum b * (x's block sum).
-template <class F>
-HWY_INLINE hn::Vec<FloatTag> AddChunk(const PreparedCodes& codes, const float* a, const float* b,
-                                      const internal::Int8Activations& x, int64_t t, int64_t g0,
-                                      hn::Vec<FloatTag> sums) {
+// For each of kRows rows, token t's 8 float lanes sums[r] += the row's chunk at groups
+// [g0, g0 + 8): each group's integer total times a * (x's scale), and for the formats with a
+// minimum b * (x's block sum). The rows share x (GroupDots).
+template <class F, int kRows>
+HWY_INLINE void AddChunks(const PreparedChunk* const (&chunks)[kRows],
+                          const internal::Int8Activations& x, int64_t t, int64_t g0,
+                          hn::Vec<FloatTag>* const (&sums)[kRows]) {
   const GroupTag di;
   const FloatTag df;
   // x's scales and block sums have 8 zero entries past the last block.
   const int64_t block = t * x.scale_stride + g0;
-  HWY_ALIGN int32_t totals[8];
-  GroupDots<F>(codes, x.q + t * x.q_stride + 32 * g0, x.code_sums + block, x.low_code_sums + block,
-               totals);
-  for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
-    const auto scale = hn::Mul(hn::Load(df, a + k), hn::LoadU(df, x.d + block + k));
-    sums = hn::MulAdd(hn::ConvertTo(df, hn::Load(di, totals + k)), scale, sums);
-    if constexpr (F::kMin) {
-      sums = hn::MulAdd(hn::Load(df, b + k), hn::LoadU(df, x.sums + block + k), sums);
+  HWY_ALIGN int32_t totals[kRows][8];
+  const PreparedCodes* codes[kRows];
+  for (int r = 0; r < kRows; ++r) codes[r] = &chunks[r]->codes;
+  GroupDots<F, kRows>(codes, x.q + t * x.q_stride + 32 * g0, x.code_sums + block,
+                      x.low_code_sums + block, totals);
+  ForEachIndex<kRows>([&](auto r) {
+    const PreparedChunk& chunk = *chunks[r];
+    for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
+      const auto scale = hn::Mul(hn::Load(df, chunk.a + k), hn::LoadU(df, x.d + block + k));
+      *sums[r] = hn::MulAdd(hn::ConvertTo(df, hn::Load(di, totals[r] + k)), scale, *sums[r]);
+      if constexpr (F::kMin) {
+        *sums[r] =
+            hn::MulAdd(hn::Load(df, chunk.b + k), hn::LoadU(df, x.sums + block + k), *sums[r]);
+      }
     }
-  }
-  return sums;
+  });
 }
 
 // The 8 lanes of `sums` in one vector: lane 0 of the vectors that hold 8 floats each elsewhere.
@@ -859,7 +898,7 @@ void QuantRowsOneToken(const uint8_t* weights, int64_t row_bytes, int64_t row_be
       for (int64_t g0 = 0; g0 < n_groups && i < n_rows; g0 += 8) {
         PreparedChunk chunk;
         PrepareChunk<kType>(weights + (r0 + i) * row_bytes, g0, n_groups, buffer, chunk);
-        sums = AddChunk<F>(chunk.codes, chunk.a, chunk.b, x, 0, g0, sums);
+        AddChunks<F, 1>({&chunk}, x, 0, g0, {&sums});
       }
       StoreLanes(sums, row_sums + 8 * i);
     }
@@ -869,30 +908,22 @@ void QuantRowsOneToken(const uint8_t* weights, int64_t row_bytes, int64_t row_be
   }
 }
 
-// Tokens per pass over the prepared rows: each prepared chunk serves this many tokens from
-// registers (their sums and the chunk's codes fit in 32 vector registers on AVX-512, 16 on AVX2).
+// Rows and tokens per step of a pass over the prepared rows, their codes and sums held in
+// registers. With 32 vector registers (AVX-512) two rows share each token's x, loaded once
+// (GroupDots): L1's loads, not the multiply-adds, bound one row at a time. 2 rows x 4 tokens beat
+// 1 x 8 by 3-31% on Zen 4, and 2 x 6 or 2 x 8 spill. AVX2's 16 registers hold one row's codes.
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-constexpr int64_t kTokenGroup = 8;
+constexpr int kTileRows = 2;
 #else
-constexpr int64_t kTokenGroup = 4;
+constexpr int kTileRows = 1;
 #endif
-// Chunks per pass over the columns: 8 tokens' x for 2048 columns (16 KiB) stays in L1 while the
+constexpr int64_t kTokenGroup = 4;
+// Chunks per pass over the columns: the tokens' x for 2048 columns (8 KiB) stays in L1 while the
 // pass goes down the rows.
 constexpr int64_t kColumnChunks = 8;
 // Prepared chunks per block of rows (384 bytes per 256 weights on AVX-512, 640 on AVX2), as many
 // as stay in L2 beside the tokens' x: up to 64 rows of 2048 columns on AVX-512.
 constexpr int64_t kPreparedBytes = 256 * 1024;
-
-// f(std::integral_constant<int64_t, i>{}) for i = 0 .. kCount - 1, unrolled at compile time: with
-// constant indices the compiler keeps an array of per-token sums in registers (a loop, even one it
-// unrolls later, leaves them on the stack and stores them every chunk).
-template <int64_t kCount, class Func>
-HWY_INLINE void ForEachIndex(Func&& f) {
-  [&]<int64_t... kI>(std::integer_sequence<int64_t, kI...>) {
-    (f(std::integral_constant<int64_t, kI>{}), ...);
-  }
-  (std::make_integer_sequence<int64_t, kCount>{});
-}
 
 // n_tokens (kTokens, or at most kTokenGroup when kTokens is 0) tokens of x against n_rows
 // prepared rows of n_chunks chunks each: y[t * y_stride + r]. The columns are taken kColumnChunks
@@ -912,20 +943,34 @@ void PreparedRowsTokens(const PreparedChunk* chunks, int64_t n_rows, int64_t n_c
   const auto partial_of = [&](int64_t t, int64_t r) { return partial[t * padded_rows + r].lanes; };
   for (int64_t c0 = 0; c0 < n_chunks; c0 += kColumnChunks) {
     const int64_t c_end = std::min(c0 + kColumnChunks, n_chunks);
-    for (int64_t r = 0; r < n_rows; ++r) {
-      hn::Vec<FloatTag> sums[kMaxTokens];
+    for (int64_t r = 0; r < n_rows; r += kTileRows) {
+      // Rows r and, with kTileRows 2, r1 = r + 1 (row r again when n_rows is odd; stored once).
+      const int64_t r1 = std::min<int64_t>(r + kTileRows - 1, n_rows - 1);
+      hn::Vec<FloatTag> first[kMaxTokens], second[kMaxTokens];
+      const auto start = [&](int64_t t, int64_t row) {
+        return c0 == 0 ? hn::Zero(df) : hn::Load(df, partial_of(t, row));
+      };
       ForEachIndex<kMaxTokens>([&](auto t) {
-        if (t < tokens) sums[t] = c0 == 0 ? hn::Zero(df) : hn::Load(df, partial_of(t, r));
+        if (t >= tokens) return;
+        first[t] = start(t, r);
+        if constexpr (kTileRows == 2) second[t] = start(t, r1);
       });
       for (int64_t c = c0; c < c_end; ++c) {
-        const PreparedChunk& chunk = chunks[r * n_chunks + c];
+        const PreparedChunk* row_chunk = &chunks[r * n_chunks + c];
         ForEachIndex<kMaxTokens>([&](auto t) {
-          if (t < tokens)
-            sums[t] = AddChunk<F>(chunk.codes, chunk.a, chunk.b, x, t, 8 * c, sums[t]);
+          if (t >= tokens) return;
+          if constexpr (kTileRows == 2) {
+            AddChunks<F, 2>({row_chunk, &chunks[r1 * n_chunks + c]}, x, t, 8 * c,
+                            {&first[t], &second[t]});
+          } else {
+            AddChunks<F, 1>({row_chunk}, x, t, 8 * c, {&first[t]});
+          }
         });
       }
       ForEachIndex<kMaxTokens>([&](auto t) {
-        if (t < tokens) StoreLanes(sums[t], partial_of(t, r));
+        if (t >= tokens) return;
+        StoreLanes(first[t], partial_of(t, r));
+        if (r1 > r) StoreLanes(second[t], partial_of(t, r1));
       });
     }
   }
