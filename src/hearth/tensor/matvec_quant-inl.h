@@ -7,7 +7,7 @@
 // of 8 groups (AVX-512 VNNI dpbusd, two such vectors per instruction; AVX2 maddubs + madd) leaves
 // each group's exact integer total in its own lane (GroupDots; portable scalar code elsewhere);
 // one convert and multiply-add per chunk then scale the 8 totals into the token's float sums
-// (AddChunk), and each 8 rows' sums are reduced across lanes together (SumRowsOf8). One token
+// (AddChunks), and each 8 rows' sums are reduced across lanes together (SumRowsOf8). One token
 // (decode) decodes each chunk as it goes; a batch decodes a block of rows once into scratch and
 // runs its tokens over it in groups held in registers (QuantRowsAllTokens). Each token gets the
 // same operations in the same order whatever the other tokens, so its y does not depend on them.
