@@ -199,16 +199,18 @@ void check_batch_against_matvec(GgmlType type, const std::string& target) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   const int64_t block = block_size_of(type);
   std::vector<int64_t> col_counts;
+  // 4352 columns = 17 chunks: a batch's second pass over the columns (8 chunks a pass) and, with
+  // 70 rows, a task of 64 rows whose prepared chunks take two blocks (matvec_quant-inl.h).
   if (block == 256) {
-    col_counts = {256, 768};
+    col_counts = {256, 768, 4352};
   } else if (uses_int8_activations(type)) {
-    col_counts = {32, 96, 288, 544};  // one group, a partial chunk, chunk + tail, two + tail
+    col_counts = {32, 96, 288, 544, 4352};  // one group, a partial chunk, chunk + tail, two + tail
   } else {
     col_counts = {1, 33, 100};
   }
   constexpr int64_t kMaxTokens = 17;
   for (const int64_t n_cols : col_counts) {
-    for (const int64_t n_rows : {1, 17, 33}) {
+    for (const int64_t n_rows : {1, 17, 33, 70}) {
       const Weights w = make_weights(type, n_rows, n_cols, rng);
       std::vector<float> x(static_cast<size_t>(kMaxTokens * n_cols));
       for (float& v : x) v = normal(rng);
