@@ -21,6 +21,17 @@ Result<int64_t> arch_int(const gguf::Metadata& metadata, const std::string& arch
   return value;
 }
 
+Result<int64_t> expert_width(const gguf::Metadata& metadata, const std::string& arch,
+                             std::string_view suffix, int64_t fallback) {
+  HEARTH_ASSIGN_OR_RETURN(int64_t width, arch_int(metadata, arch, suffix, 0));
+  if (width == 0) width = fallback;
+  if (width <= 0) {
+    return make_error("metadata {}.{} is missing, and no {}.feed_forward_length gives it", arch,
+                      suffix, arch);
+  }
+  return width;
+}
+
 Result<std::vector<int64_t>> arch_int_per_layer(const gguf::Metadata& metadata,
                                                 const std::string& arch, std::string_view suffix,
                                                 int64_t n_layers, int64_t fallback) {

@@ -105,6 +105,11 @@ Result<ModelConfig> read_common_config(const gguf::Metadata& metadata, std::stri
 // a wrong type or out of range.
 Result<int64_t> arch_int(const gguf::Metadata& metadata, const std::string& arch,
                          std::string_view suffix, int64_t fallback);
+// An expert width `{arch}.<suffix>`, or when it is absent or 0 llama.cpp's `fallback` (derived
+// from {arch}.feed_forward_length, 0 when that is absent too); an Error naming both keys when
+// neither gives a positive width.
+Result<int64_t> expert_width(const gguf::Metadata& metadata, const std::string& arch,
+                             std::string_view suffix, int64_t fallback);
 // `{arch}.<suffix>` as one integer for every layer or an array of n_layers integers (llama.cpp's
 // get_key_or_arr); `fallback` for every layer when absent.
 Result<std::vector<int64_t>> arch_int_per_layer(const gguf::Metadata& metadata,

@@ -205,18 +205,11 @@ Result<std::unique_ptr<ArchModel>> load_qwen35_family(const gguf::File& file,
     // llama.cpp's fallbacks: the experts feed_forward_length / expert_used_count wide, the shared
     // expert feed_forward_length (itself optional in a file with experts).
     HEARTH_ASSIGN_OR_RETURN(config.d_ff_exp,
-                            arch_int(metadata, arch, "expert_feed_forward_length", 0));
-    if (config.d_ff_exp == 0) config.d_ff_exp = config.d_ff / config.n_experts_used;
-    HEARTH_ASSIGN_OR_RETURN(d_ff_shared,
-                            arch_int(metadata, arch, "expert_shared_feed_forward_length", 0));
-    if (d_ff_shared == 0) d_ff_shared = config.d_ff;
-    for (const auto& [width, key] : {std::pair{config.d_ff_exp, "expert_feed_forward_length"},
-                                     std::pair{d_ff_shared, "expert_shared_feed_forward_length"}}) {
-      if (width == 0) {
-        return make_error("metadata {}.{} is missing, and no {}.feed_forward_length gives it", arch,
-                          key, arch);
-      }
-    }
+                            expert_width(metadata, arch, "expert_feed_forward_length",
+                                         config.d_ff / config.n_experts_used));
+    HEARTH_ASSIGN_OR_RETURN(
+        d_ff_shared,
+        expert_width(metadata, arch, "expert_shared_feed_forward_length", config.d_ff));
     // The shared expert runs through the dense feed-forward block, whose buffers hold d_ff.
     config.d_ff = std::max(config.d_ff, d_ff_shared);
   }

@@ -63,8 +63,8 @@ Result<std::unique_ptr<ArchModel>> load_qwen3moe(const gguf::File& file) {
     return make_error("metadata qwen3moe.expert_count is missing or zero");
   }
   HEARTH_ASSIGN_OR_RETURN(config.d_ff_exp,
-                          arch_int(metadata, "qwen3moe", "expert_feed_forward_length", 0));
-  if (config.d_ff_exp == 0) config.d_ff_exp = config.d_ff / config.n_experts_used;
+                          expert_width(metadata, "qwen3moe", "expert_feed_forward_length",
+                                       config.d_ff / config.n_experts_used));
 
   const WeightBinder binder(file);
   HEARTH_ASSIGN_OR_RETURN(OutputWeights output, bind_output(binder, config));
