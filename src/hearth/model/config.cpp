@@ -21,6 +21,15 @@ Result<int64_t> arch_int(const gguf::Metadata& metadata, const std::string& arch
   return value;
 }
 
+Status require_dense_widths(const ModelConfig& config, const std::string& arch) {
+  for (const int64_t d_ff : config.layer_d_ff) {
+    if (d_ff <= 0) {
+      return make_error("metadata {}.feed_forward_length is missing or not positive", arch);
+    }
+  }
+  return Status();
+}
+
 Result<int64_t> expert_width(const gguf::Metadata& metadata, const std::string& arch,
                              std::string_view suffix, int64_t fallback) {
   HEARTH_ASSIGN_OR_RETURN(int64_t width, arch_int(metadata, arch, suffix, 0));
@@ -99,12 +108,8 @@ Result<ModelConfig> read_common_config(const gguf::Metadata& metadata, std::stri
   const bool has_d_ff = metadata.contains(a + ".feed_forward_length");
   HEARTH_ASSIGN_OR_RETURN(config.layer_d_ff, arch_int_per_layer(metadata, a, "feed_forward_length",
                                                                 config.n_layers, 0));
-  for (const int64_t d_ff : config.layer_d_ff) {
-    if ((has_d_ff || config.n_experts == 0) && d_ff <= 0) {
-      return make_error("metadata {}.feed_forward_length is missing or not positive", a);
-    }
-    config.d_ff = std::max(config.d_ff, d_ff);
-  }
+  for (const int64_t d_ff : config.layer_d_ff) config.d_ff = std::max(config.d_ff, d_ff);
+  if (has_d_ff || config.n_experts == 0) HEARTH_RETURN_IF_ERROR(require_dense_widths(config, a));
   HEARTH_ASSIGN_OR_RETURN(config.n_experts_used, arch_int(metadata, a, "expert_used_count", 0));
   if (config.n_experts_used > config.n_experts ||
       (config.n_experts > 0 && config.n_experts_used == 0)) {

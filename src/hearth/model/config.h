@@ -105,6 +105,10 @@ Result<ModelConfig> read_common_config(const gguf::Metadata& metadata, std::stri
 // a wrong type or out of range.
 Result<int64_t> arch_int(const gguf::Metadata& metadata, const std::string& arch,
                          std::string_view suffix, int64_t fallback);
+// An Error naming {arch}.feed_forward_length unless every layer's width is positive: what a
+// model needs whose every layer has a dense feed-forward block (read_common_config asks it of
+// files without experts; Gemma 4's MoE layers keep a dense block beside the experts).
+Status require_dense_widths(const ModelConfig& config, const std::string& arch);
 // An expert width `{arch}.<suffix>`, or when it is absent or 0 llama.cpp's `fallback` (derived
 // from {arch}.feed_forward_length, 0 when that is absent too); an Error naming both keys when
 // neither gives a positive width.

@@ -254,11 +254,7 @@ Result<std::unique_ptr<ArchModel>> load_gemma4(const gguf::File& file) {
   }
   // Every layer has a dense feed-forward block (an MoE layer's shared expert beside the experts),
   // so Gemma 4 needs the width the other MoE architectures may leave out.
-  for (const int64_t d_ff : config.layer_d_ff) {
-    if (d_ff <= 0) {
-      return make_error("metadata {}.feed_forward_length is missing or not positive", arch);
-    }
-  }
+  HEARTH_RETURN_IF_ERROR(require_dense_widths(config, arch));
   if (config.n_experts > 0) {
     // llama.cpp reads it per layer (get_key_or_arr); hearth's experts have one width.
     HEARTH_ASSIGN_OR_RETURN(
