@@ -5,6 +5,9 @@
 // the matrix (at least 256 MiB in all) so that weights come from DRAM, as in decode. The
 // `matvec_in_cache` rows (one thread, a 1024x1024 matrix read again and again: L2 for the block
 // formats, L3 for the float ones) show what a core computes when memory is not the limit.
+// `attention` rows: one thread, one head's two attention products (row_dots, weighted_row_sums)
+// over 512 cached F16 positions of 128 dimensions for 1 to 16 queries at once (the forward pass
+// gives them a GQA group's heads times a block of tokens), as queries per second.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -16,6 +19,7 @@
 
 #include "hearth/base/thread_pool.h"
 #include "hearth/tensor/matvec.h"
+#include "hearth/tensor/ops.h"
 #include "hearth/tensor/quantize.h"
 
 namespace {
@@ -93,6 +97,34 @@ void bench_read(benchmark::State& state, int threads) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kStreamBytes));
 }
 
+// One head's scores and weighted value sum for n_queries queries over n_positions F16 rows.
+void bench_attention(benchmark::State& state, int64_t n_positions, int64_t head_dim,
+                     int64_t n_queries) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> values(static_cast<size_t>(n_positions * head_dim));
+  for (float& v : values) v = normal(rng);
+  std::vector<uint16_t> keys(values.size()), cached_values(values.size());
+  hearth::tensor::quantize_row(GgmlType::kF16, values.data(), keys.data(),
+                               static_cast<int64_t>(values.size()));
+  for (float& v : values) v = normal(rng);
+  hearth::tensor::quantize_row(GgmlType::kF16, values.data(), cached_values.data(),
+                               static_cast<int64_t>(values.size()));
+  std::vector<float> queries(static_cast<size_t>(n_queries * head_dim));
+  for (float& v : queries) v = normal(rng);
+  std::vector<float> scores(static_cast<size_t>(n_queries * n_positions));
+  std::vector<float> out(static_cast<size_t>(n_queries * head_dim));
+  for (auto _ : state) {
+    hearth::tensor::row_dots(GgmlType::kF16, keys.data(), n_positions, head_dim, queries.data(),
+                             n_queries, head_dim, scores.data(), n_positions);
+    hearth::tensor::weighted_row_sums(GgmlType::kF16, cached_values.data(), n_positions, head_dim,
+                                      scores.data(), n_queries, n_positions, out.data(), head_dim);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n_queries));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +152,10 @@ int main(int argc, char** argv) {
         name_of("matvec_in_cache", type, kCachedSide, kCachedSide, 1).c_str(), bench_matvec, type,
         1, kCachedSide, kCachedSide, uint64_t{0})
         ->UseRealTime();
+  }
+  for (const int64_t n_queries : {1, 2, 4, 8, 16}) {
+    const std::string name = "attention/f16/512x128/queries:" + std::to_string(n_queries);
+    benchmark::RegisterBenchmark(name.c_str(), bench_attention, 512, 128, n_queries)->UseRealTime();
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -416,13 +416,16 @@ TEST_P(BatchTest, PrefillEqualsDecodeAndMixedBatches) {
   ASSERT_EQ(mixed.size(), size_t(2 * n_vocab));
   auto alone = model->new_sequence(64, KvType::kF32).value();
   const auto b_alone = run(*alone, {tokens[9], tokens[8], tokens[7]}, nullptr);
-  // Batch order: b's last token comes before a's.
+  // Batch order: b's last token comes before a's. An expert that one of b's tokens shares with
+  // no other token in one batch but with another in the other multiplies by matvec's summation
+  // order in one and matmul's in the other: the token-by-token tolerance (measured 0.0015 for
+  // tiny-moe).
   EXPECT_LE(max_abs_diff({mixed.data(), size_t(n_vocab)},
                          {b_alone.data() + 2 * n_vocab, size_t(n_vocab)}),
-            1e-3);
+            GetParam().decode_tolerance);
   EXPECT_LE(max_abs_diff({mixed.data() + n_vocab, size_t(n_vocab)},
                          {all.data() + 9 * n_vocab, size_t(n_vocab)}),
-            1e-3);
+            GetParam().decode_tolerance);
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiny, BatchTest,

@@ -133,10 +133,28 @@ Status ForwardPass::begin(std::span<const BatchToken> batch, ThreadPool* pool) {
   resize(attn_, n * config_.n_heads * max_head_dim_v);
   resize(gate_, n * config_.d_ff);
   resize(up_, n * config_.d_ff);
+  query_blocks_.clear();
+  for (int64_t t = 0; t < n; ++t) {
+    const bool extends =
+        !query_blocks_.empty() && query_blocks_.back().n_tokens < kQueryBlockTokens &&
+        batch[t].sequence == batch[t - 1].sequence && positions_[t] == positions_[t - 1] + 1;
+    if (extends) {
+      ++query_blocks_.back().n_tokens;
+    } else {
+      query_blocks_.push_back({.first_token = t, .n_tokens = 1});
+    }
+  }
   int64_t max_ctx = 0;
   for (const auto& [sequence, end] : next) max_ctx = std::max(max_ctx, end);
+  int64_t max_group = 1, max_head_dim = 1;
+  for (const LayerAttention& layer : config_.layer_attention) {
+    max_group = std::max(max_group, config_.n_heads / std::max<int64_t>(1, layer.n_kv_heads));
+    max_head_dim = std::max({max_head_dim, layer.head_dim, layer.head_dim_v});
+  }
+  const int64_t max_queries = kQueryBlockTokens * max_group;
+  attention_scratch_floats_ = max_queries * (2 * max_head_dim + max_ctx);
   const int threads = pool == nullptr ? 1 : pool->size();
-  resize(scores_, threads * max_ctx);
+  resize(attention_scratch_, threads * attention_scratch_floats_);
   return Status();
 }
 
@@ -277,12 +295,10 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
   trace(layer, "q", q_.data(), q_width);
   if (own_kv) trace(layer, "k", k_.data(), k_width);
 
-  const int64_t scratch = static_cast<int64_t>(scores_.size()) / (pool_ ? pool_->size() : 1);
-  run_tasks(pool_, n_tokens_ * config_.n_heads, [&](int64_t task, int thread) {
-    const int64_t t = task / config_.n_heads;
-    const int64_t head = task % config_.n_heads;
-    attend(layer, t, head, scores_.data() + thread * scratch,
-           attn_.data() + t * config_.n_heads * head_dim_v + head * head_dim_v);
+  const int64_t n_blocks = static_cast<int64_t>(query_blocks_.size());
+  run_tasks(pool_, n_blocks * n_kv_heads, [&](int64_t task, int thread) {
+    attend(layer, query_blocks_[static_cast<size_t>(task / n_kv_heads)], task % n_kv_heads,
+           attention_scratch_.data() + thread * attention_scratch_floats_);
   });
   trace(layer, "kqv", attn_.data(), config_.n_heads * head_dim_v);
   if (w.output_gate) {
@@ -293,24 +309,58 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
   linear(w.output, attn_.data(), out);  // [n_tokens][d_model]
 }
 
-// One head of one token: softmax(scale * q.K^T over the visible positions) V.
-void ForwardPass::attend(int64_t layer, int64_t t, int64_t head, float* scores, float* out) {
-  Sequence& sequence = *batch_[t].sequence;
-  const int64_t position = positions_[t];
+// The heads of KV head `kv_head` (its GQA group) for the tokens of `block`: for each,
+// softmax(scale * q.K^T over its visible positions) V. The group's queries go through one pass
+// over the rows visible to any of them (the block's first token's first to its last token's
+// position); each query's weights are zero outside its own rows, which row_dots and
+// weighted_row_sums make exactly the attention the token would get alone.
+void ForwardPass::attend(int64_t layer, const QueryBlock& block, int64_t kv_head, float* scratch) {
+  const LayerAttention& shape = config_.layer_attention[static_cast<size_t>(layer)];
+  const int64_t group = config_.n_heads / shape.n_kv_heads;
+  const int64_t head_dim = shape.head_dim;
+  const int64_t head_dim_v = shape.head_dim_v;
+  const int64_t n_queries = block.n_tokens * group;  // query i: token i / group, head i % group
+  float* queries = scratch;
+  float* out = queries + n_queries * head_dim;
+  float* weights = out + n_queries * head_dim_v;
+
   const int64_t window = config_.layer_window[static_cast<size_t>(layer)];
   // llama.cpp's sliding window masks key p0 for query p1 when p1 - p0 >= window.
-  const int64_t first = window > 0 ? std::max<int64_t>(0, position - window + 1) : 0;
-  const int64_t n_visible = position - first + 1;
-  const LayerAttention& shape = config_.layer_attention[static_cast<size_t>(layer)];
-  const int64_t g = head / (config_.n_heads / shape.n_kv_heads);
-  const float* q = q_.data() + t * config_.n_heads * shape.head_dim + head * shape.head_dim;
+  const auto first_visible = [window](int64_t position) {
+    return window > 0 ? std::max<int64_t>(0, position - window + 1) : 0;
+  };
+  const int64_t t0 = block.first_token;
+  const int64_t rows_begin = first_visible(positions_[t0]);
+  const int64_t n_rows = positions_[t0 + block.n_tokens - 1] - rows_begin + 1;
+
+  const int64_t q_width = config_.n_heads * head_dim;
+  for (int64_t t = 0; t < block.n_tokens; ++t) {
+    const float* token_queries = q_.data() + (t0 + t) * q_width + kv_head * group * head_dim;
+    std::copy(token_queries, token_queries + group * head_dim, queries + t * group * head_dim);
+  }
+  Sequence& sequence = *batch_[t0].sequence;
+  const GgmlType type = sequence.element_type();
   const int64_t cache = shape.kv_layer;
-  tensor::matvec(sequence.element_type(), sequence.key(cache, g, first), n_visible, shape.head_dim,
-                 q, scores, nullptr);
-  tensor::scale(scores, config_.attention_scale, scores, n_visible);
-  tensor::softmax(scores, n_visible);
-  tensor::weighted_row_sum(sequence.element_type(), sequence.value(cache, g, first), n_visible,
-                           shape.head_dim_v, scores, out);
+  tensor::row_dots(type, sequence.key(cache, kv_head, rows_begin), n_rows, head_dim, queries,
+                   n_queries, head_dim, weights, n_rows);
+  for (int64_t i = 0; i < n_queries; ++i) {
+    const int64_t position = positions_[t0 + i / group];
+    const int64_t begin = first_visible(position) - rows_begin;
+    const int64_t end = position - rows_begin + 1;
+    float* w = weights + i * n_rows;
+    std::fill(w, w + begin, 0.0f);
+    std::fill(w + end, w + n_rows, 0.0f);
+    tensor::scale(w + begin, config_.attention_scale, w + begin, end - begin);
+    tensor::softmax(w + begin, end - begin);
+  }
+  tensor::weighted_row_sums(type, sequence.value(cache, kv_head, rows_begin), n_rows, head_dim_v,
+                            weights, n_queries, n_rows, out, head_dim_v);
+  const int64_t out_width = config_.n_heads * head_dim_v;
+  for (int64_t t = 0; t < block.n_tokens; ++t) {
+    const float* token_out = out + t * group * head_dim_v;
+    std::copy(token_out, token_out + group * head_dim_v,
+              attn_.data() + (t0 + t) * out_width + kv_head * group * head_dim_v);
+  }
 }
 
 void ForwardPass::feed_forward(const FfnWeights& w, Activation activation, const float* h,

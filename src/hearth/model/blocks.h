@@ -131,7 +131,14 @@ class ForwardPass {
   void trace(int64_t layer, std::string_view name, const float* values, int64_t width) const;
 
  private:
-  void attend(int64_t layer, int64_t token, int64_t head, float* scores, float* out);
+  // A run of consecutive batch tokens of one sequence at consecutive positions, at most
+  // kQueryBlockTokens long: attention takes its queries together (attend).
+  struct QueryBlock {
+    int64_t first_token = 0;
+    int64_t n_tokens = 0;
+  };
+  static constexpr int64_t kQueryBlockTokens = 4;
+  void attend(int64_t layer, const QueryBlock& block, int64_t kv_head, float* scratch);
 
   const ModelConfig& config_;
   const TensorHook* hook_;
@@ -144,9 +151,12 @@ class ForwardPass {
   std::vector<float> scratch_[kScratchSlots];
   std::vector<float> q_, k_, v_, attn_;  // [n_tokens][heads * head dims]
   std::vector<float> gate_, up_;         // [n_tokens][d_ff]
-  std::vector<float> scores_;            // per thread: [n_ctx] attention weights
-  std::vector<float> out_rows_;          // [n_out][d_model] rows that want logits
-  std::vector<float> rounded_;           // activations rounded to a 16-bit weight type
+  std::vector<QueryBlock> query_blocks_;
+  // Per thread: a query block's queries, attention weights and outputs (attend).
+  std::vector<float> attention_scratch_;
+  int64_t attention_scratch_floats_ = 0;  // per thread
+  std::vector<float> out_rows_;           // [n_out][d_model] rows that want logits
+  std::vector<float> rounded_;            // activations rounded to a 16-bit weight type
   std::vector<uint16_t> rounded_bits_;
   // Gated attention: each head's query and gate [n_tokens][n_heads][2][head_dim], and the
   // gates [n_tokens][n_heads * head_dim].

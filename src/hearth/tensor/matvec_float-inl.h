@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "hearth/base/ggml_types.h"
+#include "hearth/tensor/kernel_common-inl.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -24,25 +25,6 @@ using FloatRowTag = hn::CappedTag<float, 16>;
 
 template <GgmlType kType>
 constexpr int64_t kFloatElementBytes = kType == GgmlType::kF32 ? 4 : 2;
-
-// Lanes(df) weights from element `i` of `row`, widened to float32 (exactly: every F16 and BF16
-// value is a float32 value).
-template <GgmlType kType, class DF>
-HWY_INLINE hn::Vec<DF> LoadFloatWeights(DF df, const uint8_t* row, int64_t i) {
-  if constexpr (kType == GgmlType::kF32) {
-    return hn::LoadU(df, reinterpret_cast<const float*>(row) + i);
-  } else if constexpr (kType == GgmlType::kF16) {
-    const hn::Rebind<hwy::float16_t, DF> dh;
-    return hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(row) + i));
-  } else {
-    // BF16 is the upper half of a float32.
-    const hn::Rebind<uint16_t, DF> du16;
-    const hn::Rebind<uint32_t, DF> du32;
-    const auto bits =
-        hn::PromoteTo(du32, hn::LoadU(du16, reinterpret_cast<const uint16_t*>(row) + i));
-    return hn::BitCast(df, hn::ShiftLeft<16>(bits));
-  }
-}
 
 template <GgmlType kType>
 void FloatRows(const uint8_t* weights, int64_t row_bytes, int64_t row_begin, int64_t row_end,
@@ -57,15 +39,15 @@ void FloatRows(const uint8_t* weights, int64_t row_bytes, int64_t row_begin, int
     auto sum3 = hn::Zero(df);
     int64_t i = 0;
     for (; i + 4 * n <= n_cols; i += 4 * n) {
-      sum0 = hn::MulAdd(LoadFloatWeights<kType>(df, row, i), hn::LoadU(df, x + i), sum0);
-      sum1 = hn::MulAdd(LoadFloatWeights<kType>(df, row, i + n), hn::LoadU(df, x + i + n), sum1);
-      sum2 = hn::MulAdd(LoadFloatWeights<kType>(df, row, i + 2 * n), hn::LoadU(df, x + i + 2 * n),
-                        sum2);
-      sum3 = hn::MulAdd(LoadFloatWeights<kType>(df, row, i + 3 * n), hn::LoadU(df, x + i + 3 * n),
-                        sum3);
+      sum0 = hn::MulAdd(LoadRowAsFloat<kType>(df, row, i), hn::LoadU(df, x + i), sum0);
+      sum1 = hn::MulAdd(LoadRowAsFloat<kType>(df, row, i + n), hn::LoadU(df, x + i + n), sum1);
+      sum2 =
+          hn::MulAdd(LoadRowAsFloat<kType>(df, row, i + 2 * n), hn::LoadU(df, x + i + 2 * n), sum2);
+      sum3 =
+          hn::MulAdd(LoadRowAsFloat<kType>(df, row, i + 3 * n), hn::LoadU(df, x + i + 3 * n), sum3);
     }
     for (; i + n <= n_cols; i += n) {
-      sum0 = hn::MulAdd(LoadFloatWeights<kType>(df, row, i), hn::LoadU(df, x + i), sum0);
+      sum0 = hn::MulAdd(LoadRowAsFloat<kType>(df, row, i), hn::LoadU(df, x + i), sum0);
     }
     if (i < n_cols) {
       // The last partial vector, through zero-padded copies (Highway 1.0.3 has no LoadN).
@@ -74,7 +56,7 @@ void FloatRows(const uint8_t* weights, int64_t row_bytes, int64_t row_begin, int
       float x_tail[16] = {};
       std::memcpy(w_tail, row + i * kFloatElementBytes<kType>, rest * kFloatElementBytes<kType>);
       std::memcpy(x_tail, x + i, rest * sizeof(float));
-      sum1 = hn::MulAdd(LoadFloatWeights<kType>(df, w_tail, 0), hn::LoadU(df, x_tail), sum1);
+      sum1 = hn::MulAdd(LoadRowAsFloat<kType>(df, w_tail, 0), hn::LoadU(df, x_tail), sum1);
     }
     y[r] = hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(sum0, sum1), hn::Add(sum2, sum3))));
   }

@@ -31,6 +31,7 @@
 #include "hearth/tensor/float16.h"
 #include "hearth/tensor/k_quants.h"
 #include "hearth/tensor/matvec_kernels.h"
+#include "hearth/tensor/kernel_common-inl.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -110,17 +111,6 @@ struct QuantFormat {
   static constexpr bool kDirectNibbles = kType == GgmlType::kQ4_0 || kType == GgmlType::kQ4_1 ||
                                          (kType == GgmlType::kQ4_K && HWY_TARGET == HWY_AVX3_DL);
 };
-
-// f(std::integral_constant<int64_t, i>{}) for i = 0 .. kCount - 1, unrolled at compile time: with
-// constant indices the compiler keeps an array of per-token sums in registers (a loop, even one it
-// unrolls later, leaves them on the stack and stores them every chunk).
-template <int64_t kCount, class Func>
-HWY_INLINE void ForEachIndex(Func&& f) {
-  [&]<int64_t... kI>(std::integer_sequence<int64_t, kI...>) {
-    (f(std::integral_constant<int64_t, kI>{}), ...);
-  }
-  (std::make_integer_sequence<int64_t, kCount>{});
-}
 
 // An fp16 value, exactly and inline (f32_from_f16 is out of line): F16C on x86; elsewhere the 15
 // magnitude bits moved into float32's exponent/mantissa position and scaled by 2^112 re-bias the

@@ -18,6 +18,7 @@
 
 #include "hearth/base/ggml_types.h"
 #include "hearth/tensor/float16.h"
+#include "hearth/tensor/kernel_common-inl.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 
@@ -249,67 +250,196 @@ void Scale(const float* a, float s, float* y, int64_t n) {
   Map2(a, nullptr, s, y, n, [](auto, auto va, auto vs) { return hn::Mul(va, vs); });
 }
 
-// Element c .. c + lanes of a row stored in `type` (F32, F16 or BF16), as float32. Highway 1.0.3's scalar emulation of
-// the F16 conversion mishandles NaN, so the scalar target converts F16 with float16.h.
-template <class DF>
-HWY_INLINE hn::Vec<DF> LoadRowAsFloat(DF df, GgmlType type, const uint8_t* row, int64_t c) {
-  if (type == GgmlType::kF32) return hn::LoadU(df, reinterpret_cast<const float*>(row) + c);
-  if (type == GgmlType::kBF16) {
-    const hn::Rebind<uint16_t, DF> du16;
-    const hn::Rebind<uint32_t, DF> du32;
-    const auto bits = hn::PromoteTo(du32, hn::LoadU(du16, reinterpret_cast<const uint16_t*>(row) + c));
-    return hn::BitCast(df, hn::ShiftLeft<16>(bits));
+// Element c of a row stored in kType, as float32 (the scalar tails).
+template <GgmlType kType>
+HWY_INLINE float RowElement(const uint8_t* row, int64_t c) {
+  return hn::GetLane(LoadRowAsFloat<kType>(hn::CappedTag<float, 1>(), row, c));
+}
+
+// f.template operator()<kType>() for the float row type `type` (F32, F16 or BF16).
+template <class Func>
+HWY_INLINE void WithFloatRowType(GgmlType type, const Func& f) {
+  if (type == GgmlType::kF32) {
+    f.template operator()<GgmlType::kF32>();
+  } else if (type == GgmlType::kF16) {
+    f.template operator()<GgmlType::kF16>();
+  } else {
+    f.template operator()<GgmlType::kBF16>();
   }
+}
+
+// sums[i] = the sum of the lanes of v[i] for kCount (a power of two) vectors, which it
+// overwrites. Pairs of vectors are combined into one, each lane the sum of two neighbouring lanes
+// of one of them, until one vector holds them all; so every sum goes through the same tree of
+// pairwise adds (neighbours first), and a dot product rounds the same in any slot and with any
+// kCount.
+template <int64_t kCount, class DF, class V>
+HWY_INLINE void SumsOfLanes(DF df, V* v, float* sums) {
 #if HWY_TARGET == HWY_SCALAR
-  uint16_t bits;
-  std::memcpy(&bits, row + 2 * c, sizeof(bits));
-  return hn::Set(df, f32_from_f16(bits));
+  (void)df;
+  for (int64_t i = 0; i < kCount; ++i) sums[i] = hn::GetLane(v[i]);
 #else
-  const hn::Rebind<hwy::float16_t, DF> dh;
-  return hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(row) + c));
+  constexpr auto kLanes = static_cast<int64_t>(hn::MaxLanes(df));
+  if constexpr (kCount > kLanes) {
+    SumsOfLanes<kCount / 2>(df, v, sums);
+    SumsOfLanes<kCount / 2>(df, v + kCount / 2, sums + kCount / 2);
+  } else {
+    const auto pairs = [df](V hi, V lo) {
+      return hn::Add(hn::ConcatEven(df, hi, lo), hn::ConcatOdd(df, hi, lo));
+    };
+    ForEachIndex<kCount / 2>([&](auto i) { v[i] = pairs(v[2 * i + 1], v[2 * i]); });
+    if constexpr (kCount >= 4) {
+      ForEachIndex<kCount / 4>([&](auto i) { v[i] = pairs(v[2 * i + 1], v[2 * i]); });
+    }
+    if constexpr (kCount >= 8) {
+      ForEachIndex<kCount / 8>([&](auto i) { v[i] = pairs(v[2 * i + 1], v[2 * i]); });
+    }
+    if constexpr (kCount >= 16) v[0] = pairs(v[1], v[0]);
+    static_assert(kCount <= 16);
+    V all = v[0];
+    for (int64_t n = kLanes; n > kCount; n /= 2) all = pairs(all, all);
+    HWY_ALIGN float lanes[kOpsMaxLanes];
+    hn::Store(all, df, lanes);
+    std::memcpy(sums, lanes, kCount * sizeof(float));
+  }
 #endif
 }
 
-// y[c] = sum_j weights[j] * row_j[c] over n_rows F32, F16 or BF16 rows `row_bytes` apart, each element summed in
-// row order with fused multiply-adds; columns in groups of four vectors so the sums stay in
-// registers while the rows stream past, then single vectors, then a scalar tail.
-void WeightedRowSum(GgmlType type, const uint8_t* rows, int64_t row_bytes, int64_t n_rows,
-                    int64_t n_cols, const float* weights, float* y) {
+// Rows of RowDots' passes.
+constexpr int64_t kRowsPerPass = 4;
+
+// Runs pass<kSlots>(first, ...) over n items in passes of 4, then 2, then 1: the kernels below
+// take that many queries or weight vectors at a time, each with its own registers.
+template <class Pass>
+HWY_INLINE void InPassesOf4(int64_t n, const Pass& pass) {
+  int64_t first = 0;
+  for (; first + 4 <= n; first += 4) pass.template operator()<4>(first);
+  if (first + 2 <= n) {
+    pass.template operator()<2>(first);
+    first += 2;
+  }
+  if (first < n) pass.template operator()<1>(first);
+}
+
+// y[i * y_stride + r] = x_i . R_r for n_x vectors x_i = x + i * x_stride and n_rows rows R_r,
+// `row_bytes` apart, of n_cols kType elements. Each dot is one float32 sum per lane over the
+// whole vectors in column order (fused multiply-adds), SumsOfLanes, then the tail columns added
+// in order: the same operations whatever n_x, n_rows or its place among them. Rows go four at a
+// time and the x_i up to four at a time, so each row vector loaded serves every x_i of the pass
+// and each x vector loaded serves four rows (with one vector load per multiply-add, L1's loads
+// would bound it).
+template <GgmlType kType>
+void RowDotsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, int64_t n_cols,
+               const float* x, int64_t n_x, int64_t x_stride, float* y, int64_t y_stride) {
+  const OpsTag df;
+  using V = hn::Vec<OpsTag>;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  const int64_t n_whole = n_cols / lanes * lanes;
+  InPassesOf4(n_x, [&]<int64_t kSlots>(int64_t first) {
+    const float* xs[kSlots];
+    for (int64_t j = 0; j < kSlots; ++j) xs[j] = x + (first + j) * x_stride;
+    // Row k's sums in slots k * kSlots .. k * kSlots + kSlots - 1.
+    constexpr int64_t kSums = kRowsPerPass * kSlots;
+    for (int64_t r = 0; r < n_rows; r += kRowsPerPass) {
+      const uint8_t* row[kRowsPerPass];  // rows past n_rows repeat the last
+      for (int64_t k = 0; k < kRowsPerPass; ++k) {
+        row[k] = rows + std::min(r + k, n_rows - 1) * row_bytes;
+      }
+      V acc[kSums];
+      ForEachIndex<kSums>([&](auto i) { acc[i] = hn::Zero(df); });
+      for (int64_t c = 0; c < n_whole; c += lanes) {
+        V k[kRowsPerPass];
+        ForEachIndex<kRowsPerPass>([&](auto i) { k[i] = LoadRowAsFloat<kType>(df, row[i], c); });
+        ForEachIndex<kSlots>([&](auto j) {
+          const V v = hn::LoadU(df, xs[j] + c);
+          ForEachIndex<kRowsPerPass>(
+              [&](auto i) { acc[i * kSlots + j] = hn::MulAdd(v, k[i], acc[i * kSlots + j]); });
+        });
+      }
+      float sums[kSums];
+      SumsOfLanes<kSums>(df, acc, sums);
+      // The tail through one-lane vectors: MulAdd fuses (or not) as in the whole vectors,
+      // whatever the compiler would make of `sum += x * k` in each kSlots' code.
+      const hn::CappedTag<float, 1> d1;
+      for (int64_t c = n_whole; c < n_cols; ++c) {
+        for (int64_t i = 0; i < kRowsPerPass; ++i) {
+          const auto k = hn::Set(d1, RowElement<kType>(row[i], c));
+          for (int64_t j = 0; j < kSlots; ++j) {
+            float& sum = sums[i * kSlots + j];
+            sum = hn::GetLane(hn::MulAdd(hn::Set(d1, xs[j][c]), k, hn::Set(d1, sum)));
+          }
+        }
+      }
+      for (int64_t j = 0; j < kSlots; ++j) {
+        float* yj = y + (first + j) * y_stride;
+        for (int64_t i = 0; i < kRowsPerPass && r + i < n_rows; ++i)
+          yj[r + i] = sums[i * kSlots + j];
+      }
+    }
+  });
+}
+
+// y_i[c] = sum_r w_i[r] * R_r[c] for n_sets weight vectors w_i = weights + i * weight_stride,
+// y_i = y + i * y_stride, over n_rows rows R_r, `row_bytes` apart, of n_cols kType elements. Each
+// y_i[c] is summed in row order with fused multiply-adds from zero, whatever n_sets or the
+// column's place: up to four weight vectors at a time over slices of four vectors of columns (each
+// row vector loaded serves every sum of the pass), then single vectors, then single columns.
+template <GgmlType kType>
+void WeightedRowSumsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, int64_t n_cols,
+                       const float* weights, int64_t n_sets, int64_t weight_stride, float* y,
+                       int64_t y_stride) {
   const OpsTag df;
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
-  int64_t c = 0;
-  for (; c + 4 * lanes <= n_cols; c += 4 * lanes) {
-    auto sum0 = hn::Zero(df), sum1 = hn::Zero(df), sum2 = hn::Zero(df), sum3 = hn::Zero(df);
-    for (int64_t j = 0; j < n_rows; ++j) {
-      const uint8_t* row = rows + j * row_bytes;
-      const auto w = hn::Set(df, weights[j]);
-      sum0 = hn::MulAdd(w, LoadRowAsFloat(df, type, row, c), sum0);
-      sum1 = hn::MulAdd(w, LoadRowAsFloat(df, type, row, c + lanes), sum1);
-      sum2 = hn::MulAdd(w, LoadRowAsFloat(df, type, row, c + 2 * lanes), sum2);
-      sum3 = hn::MulAdd(w, LoadRowAsFloat(df, type, row, c + 3 * lanes), sum3);
-    }
-    hn::StoreU(sum0, df, y + c);
-    hn::StoreU(sum1, df, y + c + lanes);
-    hn::StoreU(sum2, df, y + c + 2 * lanes);
-    hn::StoreU(sum3, df, y + c + 3 * lanes);
-  }
-  for (; c + lanes <= n_cols; c += lanes) {
-    auto sum = hn::Zero(df);
-    for (int64_t j = 0; j < n_rows; ++j) {
-      sum = hn::MulAdd(hn::Set(df, weights[j]), LoadRowAsFloat(df, type, rows + j * row_bytes, c),
-                       sum);
-    }
-    hn::StoreU(sum, df, y + c);
-  }
-  const hn::CappedTag<float, 1> d1;
-  for (; c < n_cols; ++c) {
-    auto sum = hn::Zero(d1);
-    for (int64_t j = 0; j < n_rows; ++j) {
-      sum = hn::MulAdd(hn::Set(d1, weights[j]), LoadRowAsFloat(d1, type, rows + j * row_bytes, c),
-                       sum);
-    }
-    y[c] = hn::GetLane(sum);
-  }
+  InPassesOf4(n_sets, [&]<int64_t kSlots>(int64_t first) {
+    const float* ws[kSlots];
+    for (int64_t j = 0; j < kSlots; ++j) ws[j] = weights + (first + j) * weight_stride;
+    int64_t c = 0;
+    // Columns [c, c + kWidth * Lanes(d)) for every set, while they fit.
+    const auto columns = [&]<int64_t kWidth>(auto d) {
+      using V = hn::Vec<decltype(d)>;
+      const auto width = static_cast<int64_t>(kWidth * hn::Lanes(d));
+      for (; c + width <= n_cols; c += width) {
+        V acc[kSlots * kWidth];
+        ForEachIndex<kSlots * kWidth>([&](auto i) { acc[i] = hn::Zero(d); });
+        for (int64_t r = 0; r < n_rows; ++r) {
+          const uint8_t* row = rows + r * row_bytes;
+          V v[kWidth];
+          ForEachIndex<kWidth>([&](auto k) {
+            v[k] = LoadRowAsFloat<kType>(d, row, c + k * static_cast<int64_t>(hn::Lanes(d)));
+          });
+          ForEachIndex<kSlots>([&](auto j) {
+            const V w = hn::Set(d, ws[j][r]);
+            ForEachIndex<kWidth>(
+                [&](auto k) { acc[j * kWidth + k] = hn::MulAdd(w, v[k], acc[j * kWidth + k]); });
+          });
+        }
+        ForEachIndex<kSlots * kWidth>([&](auto i) {
+          hn::StoreU(acc[i], d,
+                     y + (first + i / kWidth) * y_stride + c +
+                         i % kWidth * static_cast<int64_t>(hn::Lanes(d)));
+        });
+      }
+    };
+    columns.template operator()<4>(df);
+    columns.template operator()<1>(df);
+    columns.template operator()<1>(hn::CappedTag<float, 1>());
+  });
+}
+
+void RowDots(GgmlType type, const uint8_t* rows, int64_t row_bytes, int64_t n_rows, int64_t n_cols,
+             const float* x, int64_t n_x, int64_t x_stride, float* y, int64_t y_stride) {
+  WithFloatRowType(type, [&]<GgmlType kType>() {
+    RowDotsOf<kType>(rows, row_bytes, n_rows, n_cols, x, n_x, x_stride, y, y_stride);
+  });
+}
+
+void WeightedRowSums(GgmlType type, const uint8_t* rows, int64_t row_bytes, int64_t n_rows,
+                     int64_t n_cols, const float* weights, int64_t n_sets, int64_t weight_stride,
+                     float* y, int64_t y_stride) {
+  WithFloatRowType(type, [&]<GgmlType kType>() {
+    WeightedRowSumsOf<kType>(rows, row_bytes, n_rows, n_cols, weights, n_sets, weight_stride, y,
+                             y_stride);
+  });
 }
 
 }  // namespace hearth::tensor::HWY_NAMESPACE

@@ -31,7 +31,8 @@ HWY_EXPORT(GeluTanhMul);
 HWY_EXPORT(Add);
 HWY_EXPORT(Mul);
 HWY_EXPORT(Scale);
-HWY_EXPORT(WeightedRowSum);
+HWY_EXPORT(RowDots);
+HWY_EXPORT(WeightedRowSums);
 
 namespace {
 
@@ -122,24 +123,51 @@ void scale(const float* a, float s, float* y, int64_t n) {
   HWY_DYNAMIC_DISPATCH(Scale)(a, s, y, n);
 }
 
-void weighted_row_sum(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
-                      const float* weights, float* y) {
+namespace {
+
+// n_rows rows of n_cols elements of `type` as the float kernels read them: F32, F16 and BF16 in
+// place, other types decoded to F32 into `decoded`.
+struct FloatRows {
+  GgmlType type;
+  const uint8_t* bytes;
+  int64_t stride;
+};
+
+FloatRows float_rows(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
+                     std::vector<float>& decoded) {
   const auto row_bytes = ggml_row_bytes(static_cast<uint32_t>(type), static_cast<uint64_t>(n_cols));
   HEARTH_CHECK(is_convertible(type) && row_bytes.has_value(), "no rows of {} columns of type {}",
                n_cols, static_cast<uint32_t>(type));
   const auto* bytes = static_cast<const uint8_t*>(rows);
-  auto stride = static_cast<int64_t>(*row_bytes);
-  std::vector<float> decoded;
-  if (type != GgmlType::kF32 && type != GgmlType::kF16 && type != GgmlType::kBF16) {
-    decoded.resize(static_cast<size_t>(n_rows * n_cols));
-    for (int64_t j = 0; j < n_rows; ++j) {
-      dequantize_row(type, bytes + j * stride, decoded.data() + j * n_cols, n_cols);
-    }
-    bytes = reinterpret_cast<const uint8_t*>(decoded.data());
-    stride = n_cols * static_cast<int64_t>(sizeof(float));
-    type = GgmlType::kF32;
+  const auto stride = static_cast<int64_t>(*row_bytes);
+  if (type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16) {
+    return {type, bytes, stride};
   }
-  HWY_DYNAMIC_DISPATCH(WeightedRowSum)(type, bytes, stride, n_rows, n_cols, weights, y);
+  decoded.resize(static_cast<size_t>(n_rows * n_cols));
+  for (int64_t j = 0; j < n_rows; ++j) {
+    dequantize_row(type, bytes + j * stride, decoded.data() + j * n_cols, n_cols);
+  }
+  return {GgmlType::kF32, reinterpret_cast<const uint8_t*>(decoded.data()),
+          n_cols * static_cast<int64_t>(sizeof(float))};
+}
+
+}  // namespace
+
+void row_dots(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols, const float* x,
+              int64_t n_x, int64_t x_stride, float* y, int64_t y_stride) {
+  std::vector<float> decoded;
+  const FloatRows r = float_rows(type, rows, n_rows, n_cols, decoded);
+  HWY_DYNAMIC_DISPATCH(RowDots)
+  (r.type, r.bytes, r.stride, n_rows, n_cols, x, n_x, x_stride, y, y_stride);
+}
+
+void weighted_row_sums(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
+                       const float* weights, int64_t n_sets, int64_t weight_stride, float* y,
+                       int64_t y_stride) {
+  std::vector<float> decoded;
+  const FloatRows r = float_rows(type, rows, n_rows, n_cols, decoded);
+  HWY_DYNAMIC_DISPATCH(WeightedRowSums)
+  (r.type, r.bytes, r.stride, n_rows, n_cols, weights, n_sets, weight_stride, y, y_stride);
 }
 
 void get_row(GgmlType type, const void* data, int64_t n_cols, int64_t row, float* y) {
@@ -234,19 +262,49 @@ void gelu_tanh_mul(const float* gate, const float* up, float* y, int64_t n) {
   }
 }
 
-void weighted_row_sum(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
-                      const float* weights, float* y) {
+namespace {
+
+std::vector<float> decoded_rows(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols) {
   const auto row_bytes = ggml_row_bytes(static_cast<uint32_t>(type), static_cast<uint64_t>(n_cols));
   HEARTH_CHECK(row_bytes.has_value(), "no rows of {} columns of type {}", n_cols,
                static_cast<uint32_t>(type));
-  std::vector<double> sums(static_cast<size_t>(n_cols), 0.0);
-  std::vector<float> row(static_cast<size_t>(n_cols));
+  std::vector<float> decoded(static_cast<size_t>(n_rows * n_cols));
   for (int64_t j = 0; j < n_rows; ++j) {
     dequantize_row(type, static_cast<const uint8_t*>(rows) + j * static_cast<int64_t>(*row_bytes),
-                   row.data(), n_cols);
-    for (int64_t c = 0; c < n_cols; ++c) sums[c] += static_cast<double>(weights[j]) * row[c];
+                   decoded.data() + j * n_cols, n_cols);
   }
-  for (int64_t c = 0; c < n_cols; ++c) y[c] = static_cast<float>(sums[c]);
+  return decoded;
+}
+
+}  // namespace
+
+void row_dots(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols, const float* x,
+              int64_t n_x, int64_t x_stride, float* y, int64_t y_stride) {
+  const std::vector<float> r = decoded_rows(type, rows, n_rows, n_cols);
+  for (int64_t i = 0; i < n_x; ++i) {
+    for (int64_t j = 0; j < n_rows; ++j) {
+      double sum = 0.0;
+      for (int64_t c = 0; c < n_cols; ++c) {
+        sum += static_cast<double>(x[i * x_stride + c]) * r[j * n_cols + c];
+      }
+      y[i * y_stride + j] = static_cast<float>(sum);
+    }
+  }
+}
+
+void weighted_row_sums(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
+                       const float* weights, int64_t n_sets, int64_t weight_stride, float* y,
+                       int64_t y_stride) {
+  const std::vector<float> r = decoded_rows(type, rows, n_rows, n_cols);
+  for (int64_t i = 0; i < n_sets; ++i) {
+    for (int64_t c = 0; c < n_cols; ++c) {
+      double sum = 0.0;
+      for (int64_t j = 0; j < n_rows; ++j) {
+        sum += static_cast<double>(weights[i * weight_stride + j]) * r[j * n_cols + c];
+      }
+      y[i * y_stride + c] = static_cast<float>(sum);
+    }
+  }
 }
 
 }  // namespace reference

@@ -51,11 +51,22 @@ void add(const float* a, const float* b, float* y, int64_t n);
 void mul(const float* a, const float* b, float* y, int64_t n);
 void scale(const float* a, float s, float* y, int64_t n);
 
-// y[c] = sum_j weights[j] * R[j][c] over n_rows contiguous rows R of n_cols elements stored in
-// `type` (attention's weighted sum of value rows): F32, F16 and BF16 rows are read in place, each
-// y[c] summed in row order with fused multiply-adds; other types are decoded first.
-void weighted_row_sum(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
-                      const float* weights, float* y);
+// Attention's two products over one head's cached keys or values, for several queries at once
+// (a GQA group's heads, a block of tokens), so that each row is read once per four queries: R_r
+// are n_rows contiguous rows of n_cols elements stored in `type` (F32, F16 and BF16 read in
+// place; other types decoded first).
+//
+// y[i * y_stride + r] = x_i . R_r for x_i = x + i * x_stride, i < n_x (query-key scores). Each
+// dot is computed by the same operations whatever n_x, n_rows and its place among them.
+void row_dots(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols, const float* x,
+              int64_t n_x, int64_t x_stride, float* y, int64_t y_stride);
+// y_i[c] = sum_r w_i[r] * R_r[c] for w_i = weights + i * weight_stride and
+// y_i = y + i * y_stride, i < n_sets (weighted sums of value rows). Each y_i[c] is summed in row
+// order with fused multiply-adds from zero, whatever n_sets and the column's place; so rows of
+// zero weight (and finite values) before or after the others leave it unchanged.
+void weighted_row_sums(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
+                       const float* weights, int64_t n_sets, int64_t weight_stride, float* y,
+                       int64_t y_stride);
 
 // Row `row` of a matrix of n_cols-element rows stored in `type`, decoded to float32 (embedding
 // lookup). Every type dequantize_row handles.
@@ -70,8 +81,11 @@ void softmax(float* x, int64_t n);
 void silu_mul(const float* gate, const float* up, float* y, int64_t n);
 void gelu_tanh_mul(const float* gate, const float* up, float* y, int64_t n);
 // Rows through dequantize_row, sums in float64.
-void weighted_row_sum(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
-                      const float* weights, float* y);
+void row_dots(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols, const float* x,
+              int64_t n_x, int64_t x_stride, float* y, int64_t y_stride);
+void weighted_row_sums(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
+                       const float* weights, int64_t n_sets, int64_t weight_stride, float* y,
+                       int64_t y_stride);
 }  // namespace reference
 
 }  // namespace hearth::tensor

@@ -1,8 +1,8 @@
 // Tests of ops.h: on every compiled and supported Highway target, each op against its scalar
 // reference over lengths 0..2N+ (tails), off vector alignment and in place; RoPE against angles
 // worked out by hand for both layouts, partial n_dims and frequency factors; GELU against the
-// tanh formula; get_row against dequantize_row for every convertible type; weighted_row_sum
-// against float64 sums.
+// tanh formula; get_row against dequantize_row for every convertible type; row_dots and
+// weighted_row_sums against float64 sums, and a query's results alone and batched, bit for bit.
 #include "hearth/tensor/ops.h"
 
 #include <gtest/gtest.h>
@@ -265,26 +265,132 @@ std::vector<uint8_t> random_rows(GgmlType type, int64_t n_rows, int64_t n_cols, 
   return data;
 }
 
-TEST(Ops, WeightedRowSumMatchesReference) {
+// Shapes for row_dots and weighted_row_sums: 1-9 queries (every group of four and its tail),
+// rows odd and even, columns around the 16-lane vectors and the two-vector slices.
+struct AttentionShape {
+  int64_t n_queries, n_rows, n_cols;
+};
+
+std::vector<AttentionShape> attention_shapes(int64_t step) {
+  std::vector<AttentionShape> shapes;
+  for (const int64_t n_queries : {1, 3, 4, 5, 9}) {
+    for (const int64_t n_rows : {0, 1, 2, 7, 100}) {
+      for (const int64_t n_cols : {step, 3 * step, 16 * step, 17 * step, 48 * step, 128 * step}) {
+        shapes.push_back({n_queries, n_rows, n_cols});
+      }
+    }
+  }
+  return shapes;
+}
+
+const GgmlType kAttentionTypes[] = {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16,
+                                    GgmlType::kQ8_0};
+
+TEST(Ops, RowDotsMatchReference) {
+  for_each_target([](const std::string& target) {
+    std::mt19937 rng(9);
+    for (const GgmlType type : kAttentionTypes) {
+      for (const auto [n_x, n_rows, n_cols] : attention_shapes(type == GgmlType::kQ8_0 ? 32 : 1)) {
+        const std::vector<uint8_t> rows = random_rows(type, n_rows, n_cols, rng);
+        const int64_t x_stride = n_cols + 3;  // queries apart, as heads of several tokens are
+        Row x = random_row(n_x * x_stride, 1.0f, rng);
+        const int64_t y_stride = n_rows + 1;
+        std::vector<float> got(n_x * y_stride, kInf), want(n_x * y_stride, kInf);
+        row_dots(type, rows.data(), n_rows, n_cols, x.data(), n_x, x_stride, got.data(), y_stride);
+        reference::row_dots(type, rows.data(), n_rows, n_cols, x.data(), n_x, x_stride, want.data(),
+                            y_stride);
+        for (int64_t i = 0; i < n_x; ++i) {
+          // n_cols float products and sums, each rounding at most the sum of the terms'
+          // magnitudes, sum_c |x_c| |R_c| <= 6 sum_c |x_c| for these values.
+          float x_sum = 0.0f;
+          for (int64_t c = 0; c < n_cols; ++c) x_sum += std::fabs(x.data()[i * x_stride + c]);
+          const std::vector<float> magnitude(n_rows + 1, 6.0f * x_sum);
+          expect_near(got.data() + i * y_stride, want.data() + i * y_stride, magnitude, n_rows,
+                      2.0f * (n_cols + 1), 0.0f,
+                      target + " row_dots type " + std::to_string(static_cast<int>(type)) +
+                          " query " + std::to_string(i) + " of " + std::to_string(n_x));
+          EXPECT_EQ(got[i * y_stride + n_rows], kInf) << "wrote past row " << n_rows;
+        }
+      }
+    }
+  });
+}
+
+TEST(Ops, WeightedRowSumsMatchReference) {
   for_each_target([](const std::string& target) {
     std::mt19937 rng(8);
-    for (const GgmlType type : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0}) {
-      const int64_t step = type == GgmlType::kQ8_0 ? 32 : 1;
-      for (const int64_t n_cols : {step, 3 * step, 16 * step, 17 * step, 64 * step, 128 * step}) {
-        for (const int64_t n_rows : {0, 1, 2, 7, 100}) {
-          const std::vector<uint8_t> rows = random_rows(type, n_rows, n_cols, rng);
-          Row weights = random_row(n_rows, 1.0f, rng);
-          std::vector<float> got(n_cols, kInf), want(n_cols);
-          weighted_row_sum(type, rows.data(), n_rows, n_cols, weights.data(), got.data());
-          reference::weighted_row_sum(type, rows.data(), n_rows, n_cols, weights.data(),
-                                      want.data());
+    for (const GgmlType type : kAttentionTypes) {
+      for (const auto [n_sets, n_rows, n_cols] :
+           attention_shapes(type == GgmlType::kQ8_0 ? 32 : 1)) {
+        const std::vector<uint8_t> rows = random_rows(type, n_rows, n_cols, rng);
+        const int64_t weight_stride = n_rows + 2;
+        Row weights = random_row(n_sets * weight_stride, 1.0f, rng);
+        const int64_t y_stride = n_cols + 1;
+        std::vector<float> got(n_sets * y_stride, kInf), want(n_sets * y_stride, kInf);
+        weighted_row_sums(type, rows.data(), n_rows, n_cols, weights.data(), n_sets, weight_stride,
+                          got.data(), y_stride);
+        reference::weighted_row_sums(type, rows.data(), n_rows, n_cols, weights.data(), n_sets,
+                                     weight_stride, want.data(), y_stride);
+        for (int64_t i = 0; i < n_sets; ++i) {
           // Each sum of n_rows float products: n_rows roundings of at most the running sum's
           // magnitude, bounded by sum_j |w_j| |R_j| <= 6 sum_j |w_j| for these values.
           float weight_sum = 0.0f;
-          for (int64_t j = 0; j < n_rows; ++j) weight_sum += std::fabs(weights.data()[j]);
-          const std::vector<float> magnitude(n_cols, 6.0f * weight_sum);
-          expect_near(got.data(), want.data(), magnitude, n_cols, 2.0f * (n_rows + 1), 0.0f,
-                      target + " weighted_row_sum " + std::to_string(static_cast<int>(type)));
+          for (int64_t j = 0; j < n_rows; ++j) {
+            weight_sum += std::fabs(weights.data()[i * weight_stride + j]);
+          }
+          const std::vector<float> magnitude(n_cols + 1, 6.0f * weight_sum);
+          expect_near(got.data() + i * y_stride, want.data() + i * y_stride, magnitude, n_cols,
+                      2.0f * (n_rows + 1), 0.0f,
+                      target + " weighted_row_sums type " + std::to_string(static_cast<int>(type)) +
+                          " set " + std::to_string(i) + " of " + std::to_string(n_sets));
+          EXPECT_EQ(got[i * y_stride + n_cols], kInf) << "wrote past column " << n_cols;
+        }
+      }
+    }
+  });
+}
+
+// The forward pass batches a token's queries with other heads and tokens and gives each query
+// rows outside its own range zero weight; its attention must be what it gets alone, bit for bit.
+TEST(Ops, AttentionProductsDoNotDependOnTheBatch) {
+  for_each_target([](const std::string& target) {
+    std::mt19937 rng(10);
+    for (const GgmlType type : {GgmlType::kF32, GgmlType::kF16}) {
+      for (const int64_t n_cols : {8, 40, 128}) {
+        const int64_t n_rows = 37, n_queries = 7;
+        const std::vector<uint8_t> rows = random_rows(type, n_rows, n_cols, rng);
+        const int64_t row_bytes =
+            static_cast<int64_t>(ggml_row_bytes(static_cast<uint32_t>(type), n_cols).value());
+        Row x = random_row(n_queries * n_cols, 1.0f, rng);
+        Row weights = random_row(n_queries * n_rows, 1.0f, rng);
+        std::vector<float> scores(n_queries * n_rows), sums(n_queries * n_cols);
+        row_dots(type, rows.data(), n_rows, n_cols, x.data(), n_queries, n_cols, scores.data(),
+                 n_rows);
+        // Query i's own rows: [i, n_rows - 2 i); zero weight elsewhere.
+        for (int64_t i = 0; i < n_queries; ++i) {
+          for (int64_t r = 0; r < n_rows; ++r) {
+            if (r < i || r >= n_rows - 2 * i) weights.data()[i * n_rows + r] = 0.0f;
+          }
+        }
+        weighted_row_sums(type, rows.data(), n_rows, n_cols, weights.data(), n_queries, n_rows,
+                          sums.data(), n_cols);
+        for (int64_t i = 0; i < n_queries; ++i) {
+          const int64_t begin = i, count = n_rows - 3 * i;
+          std::vector<float> alone_scores(count), alone_sum(n_cols);
+          row_dots(type, rows.data() + begin * row_bytes, count, n_cols, x.data() + i * n_cols, 1,
+                   n_cols, alone_scores.data(), count);
+          weighted_row_sums(type, rows.data() + begin * row_bytes, count, n_cols,
+                            weights.data() + i * n_rows + begin, 1, count, alone_sum.data(),
+                            n_cols);
+          const std::string what = target + " type " + std::to_string(static_cast<int>(type)) +
+                                   " n_cols " + std::to_string(n_cols) + " query " +
+                                   std::to_string(i);
+          for (int64_t r = 0; r < count; ++r) {
+            ASSERT_EQ(alone_scores[r], scores[i * n_rows + begin + r]) << what << " row " << r;
+          }
+          for (int64_t c = 0; c < n_cols; ++c) {
+            ASSERT_EQ(alone_sum[c], sums[i * n_cols + c]) << what << " column " << c;
+          }
         }
       }
     }
