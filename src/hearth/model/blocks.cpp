@@ -5,6 +5,7 @@
 #include "hearth/model/blocks.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -209,6 +210,30 @@ void ForwardPass::linear_rows(const Matrix& w, const float* x, int64_t n_rows, f
   tensor::matmul(w.type, w.data, w.n_rows, w.n_cols, x, n_rows, y, pool_);
 }
 
+void ForwardPass::linear_shared(std::initializer_list<LinearOutput> outputs, const float* x) {
+  std::array<tensor::MatvecProduct, tensor::kMaxSharedProducts> products;
+  size_t n_products = 0;
+  int64_t n_cols = 0;
+  bool int8 = true;
+  for (const LinearOutput& output : outputs) {
+    if (!output.w) continue;
+    HEARTH_DCHECK(n_products == 0 || output.w.n_cols == n_cols, "inputs of {} and {}", n_cols,
+                  output.w.n_cols);
+    n_cols = output.w.n_cols;
+    int8 = int8 && tensor::uses_int8_activations(output.w.type);
+    HEARTH_CHECK(n_products < products.size(), "more than {} products of one input",
+                 products.size());
+    products[n_products++] = {output.w.type, output.w.data, output.w.n_rows, output.y};
+  }
+  if (int8) {
+    tensor::matvec_batch_shared({products.data(), n_products}, n_cols, x, n_tokens_, pool_);
+    return;
+  }
+  for (const LinearOutput& output : outputs) {
+    if (output.w) linear(output.w, x, output.y);
+  }
+}
+
 void ForwardPass::add_residual(float* x, const float* y) const {
   tensor::add(x, y, x, n_tokens_ * config_.d_model);
 }
@@ -225,27 +250,26 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
     HEARTH_DCHECK(head_dim == head_dim_v, "gated attention needs one head size");
     resize(q_gate_, 2 * n_tokens_ * q_width);
     resize(gate_out_, n_tokens_ * q_width);
-    linear(w.q, h, q_gate_.data());  // [n_tokens][n_heads][2][head_dim]
-    for (int64_t row = 0; row < n_tokens_ * config_.n_heads; ++row) {
-      const float* query_then_gate = q_gate_.data() + 2 * row * head_dim;
-      std::copy(query_then_gate, query_then_gate + head_dim, q_.data() + row * head_dim);
-      std::copy(query_then_gate + head_dim, query_then_gate + 2 * head_dim,
-                gate_out_.data() + row * head_dim);
-    }
-  } else {
-    linear(w.q, h, q_.data());  // [n_tokens][n_heads * head_dim]
   }
   // Without a key projection the layer reads the keys and values that layer shape.kv_layer
   // wrote for these positions (earlier in this same pass).
   const bool own_kv = static_cast<bool>(w.k);
   HEARTH_DCHECK(own_kv == (shape.kv_layer == layer), "layer {} has no keys of its own", layer);
-  if (own_kv) {
-    linear(w.k, h, k_.data());  // [n_tokens][n_kv_heads * head_dim]
-    if (w.v) {
-      linear(w.v, h, v_.data());  // [n_tokens][n_kv_heads * head_dim_v]
-    } else {
-      HEARTH_DCHECK(head_dim_v == head_dim, "values shared with keys need one head size");
-      std::copy(k_.begin(), k_.begin() + n_tokens_ * k_width, v_.begin());
+  HEARTH_DCHECK(own_kv || !w.v, "layer {} has values but no keys", layer);
+  // q: [n_tokens][n_heads * head_dim], or with an output gate [n_tokens][n_heads][2][head_dim];
+  // k: [n_tokens][n_kv_heads * head_dim]; v: [n_tokens][n_kv_heads * head_dim_v].
+  linear_shared(
+      {{w.q, w.output_gate ? q_gate_.data() : q_.data()}, {w.k, k_.data()}, {w.v, v_.data()}}, h);
+  if (own_kv && !w.v) {
+    HEARTH_DCHECK(head_dim_v == head_dim, "values shared with keys need one head size");
+    std::copy(k_.begin(), k_.begin() + n_tokens_ * k_width, v_.begin());
+  }
+  if (w.output_gate) {
+    for (int64_t row = 0; row < n_tokens_ * config_.n_heads; ++row) {
+      const float* query_then_gate = q_gate_.data() + 2 * row * head_dim;
+      std::copy(query_then_gate, query_then_gate + head_dim, q_.data() + row * head_dim);
+      std::copy(query_then_gate + head_dim, query_then_gate + 2 * head_dim,
+                gate_out_.data() + row * head_dim);
     }
   }
 
@@ -367,8 +391,7 @@ void ForwardPass::feed_forward(const FfnWeights& w, Activation activation, const
                                float* out) {
   // This layer's width (Gemma 4 E2B widens some layers).
   const int64_t n = n_tokens_ * w.gate.n_rows;
-  linear(w.gate, h, gate_.data());  // [n_tokens][d_ff]
-  linear(w.up, h, up_.data());      // [n_tokens][d_ff]
+  linear_shared({{w.gate, gate_.data()}, {w.up, up_.data()}}, h);  // [n_tokens][d_ff] each
   if (activation == Activation::kSilu) {
     tensor::silu_mul(gate_.data(), up_.data(), gate_.data(), n);
   } else {

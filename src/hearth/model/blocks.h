@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <vector>
 
@@ -108,6 +109,13 @@ class ForwardPass {
   // weights are read once per batch and unselected experts not at all.
   void moe(const MoeWeights& w, const MoeRouting& routing, const float* h, float* out,
            const float* router_logits = nullptr);
+  // linear for several matrices of one input (q, k, v; gate, up), skipping absent ones: block
+  // formats round x to 8 bits once and share one pool run (tensor::matvec_batch_shared).
+  struct LinearOutput {
+    const Matrix& w;
+    float* y;
+  };
+  void linear_shared(std::initializer_list<LinearOutput> outputs, const float* x);
   // y[i] = W x[i] for n rows of x (linear over a subset of the batch).
   void linear_rows(const Matrix& w, const float* x, int64_t n, float* y);
   // x[t] += y[t] over d_model.

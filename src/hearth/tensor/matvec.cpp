@@ -6,6 +6,7 @@
 #include "hearth/tensor/float16.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -139,25 +140,48 @@ void matvec(GgmlType weight_type, const void* weights, int64_t n_rows, int64_t n
 
 void matvec_batch(GgmlType weight_type, const void* weights, int64_t n_rows, int64_t n_cols,
                   const float* x, int64_t n_tokens, float* y, ThreadPool* pool) {
-  const int64_t row_bytes = row_bytes_of(weight_type, n_cols);
-  if (n_rows <= 0 || n_tokens <= 0) return;
-  const auto* bytes = static_cast<const uint8_t*>(weights);
-  const bool int8 = uses_int8_activations(weight_type);
+  const MatvecProduct product{weight_type, weights, n_rows, y};
+  matvec_batch_shared({&product, 1}, n_cols, x, n_tokens, pool);
+}
+
+void matvec_batch_shared(std::span<const MatvecProduct> products, int64_t n_cols, const float* x,
+                         int64_t n_tokens, ThreadPool* pool) {
+  HEARTH_CHECK(products.size() <= kMaxSharedProducts, "{} products share one x (at most {})",
+               products.size(), kMaxSharedProducts);
+  // Each product's row tasks, numbered one after another: product p has tasks
+  // [first_task[p], first_task[p + 1]). (Arrays, not vectors: decode calls this hundreds of
+  // times per token.)
+  std::array<int64_t, kMaxSharedProducts> row_bytes{}, task_rows{};
+  std::array<int64_t, kMaxSharedProducts + 1> first_task{};
+  bool int8 = false;
+  for (size_t p = 0; p < products.size(); ++p) {
+    const MatvecProduct& product = products[p];
+    row_bytes[p] = row_bytes_of(product.weight_type, n_cols);
+    int8 = int8 || uses_int8_activations(product.weight_type);
+    task_rows[p] = rows_per_task(product.n_rows, n_tokens, pool);
+    const int64_t n_tasks =
+        n_tokens > 0 ? (std::max<int64_t>(product.n_rows, 0) + task_rows[p] - 1) / task_rows[p] : 0;
+    first_task[p + 1] = first_task[p] + n_tasks;
+  }
+  const int64_t n_tasks = first_task[products.size()];
+  if (n_tasks == 0) return;
   internal::Int8Activations x8{};
   if (int8) x8 = quantize_activations(x, n_tokens, n_cols, pool);
-  const int64_t task_rows = rows_per_task(n_rows, n_tokens, pool);
-  const int64_t n_tasks = (n_rows + task_rows - 1) / task_rows;
   const auto task = [&](int64_t t, int /*thread*/) {
-    const int64_t begin = t * task_rows;
-    const int64_t end = std::min(begin + task_rows, n_rows);
-    if (int8) {
-      internal::matvec_quant_rows(weight_type, bytes, row_bytes, begin, end, n_cols, x8, n_tokens,
-                                  y, n_rows);
+    size_t p = 0;
+    while (t >= first_task[p + 1]) ++p;
+    const MatvecProduct& product = products[p];
+    const auto* bytes = static_cast<const uint8_t*>(product.weights);
+    const int64_t begin = (t - first_task[p]) * task_rows[p];
+    const int64_t end = std::min(begin + task_rows[p], product.n_rows);
+    if (uses_int8_activations(product.weight_type)) {
+      internal::matvec_quant_rows(product.weight_type, bytes, row_bytes[p], begin, end, n_cols, x8,
+                                  n_tokens, product.y, product.n_rows);
       return;
     }
     for (int64_t token = 0; token < n_tokens; ++token) {
-      internal::matvec_float_rows(weight_type, bytes, row_bytes, begin, end, n_cols,
-                                  x + token * n_cols, y + token * n_rows);
+      internal::matvec_float_rows(product.weight_type, bytes, row_bytes[p], begin, end, n_cols,
+                                  x + token * n_cols, product.y + token * product.n_rows);
     }
   };
   if (pool == nullptr || n_tasks <= 1) {

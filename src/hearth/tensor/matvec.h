@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "hearth/base/ggml_types.h"
 #include "hearth/base/thread_pool.h"
@@ -47,6 +48,22 @@ void matvec(GgmlType weight_type, const void* weights, int64_t n_rows, int64_t n
 // F32/F16/BF16: one matvec per token (prefill of float weights belongs to matmul).
 void matvec_batch(GgmlType weight_type, const void* weights, int64_t n_rows, int64_t n_cols,
                   const float* x, int64_t n_tokens, float* y, ThreadPool* pool);
+
+// One product of matvec_batch_shared: y[t * n_rows + r] = sum_c W[r][c] * x[t * n_cols + c].
+struct MatvecProduct {
+  GgmlType weight_type;
+  const void* weights;
+  int64_t n_rows;
+  float* y;
+};
+
+// matvec_batch of one x by several matrices (a layer's q, k and v; gate and up), each y exactly
+// what matvec_batch gives it: x is rounded to 8 bits once, and the products' row tasks share one
+// pool run, so the pool's threads meet once instead of once per matrix (decode makes hundreds of
+// these calls per token). At most kMaxSharedProducts products.
+constexpr size_t kMaxSharedProducts = 4;
+void matvec_batch_shared(std::span<const MatvecProduct> products, int64_t n_cols, const float* x,
+                         int64_t n_tokens, ThreadPool* pool);
 
 // x as the block-format kernels see it: in blocks of 32 (a partial last block is its own block),
 // d = max |x| / 127 and each element becomes fp16(d) * round(x / d) (half away from zero).

@@ -265,6 +265,50 @@ TEST_P(MatvecTest, BatchSameResultForAnyThreadCount) {
   }
 }
 
+// q, k and v of a Q4_K_M layer (two types), an F16 one, and a gate/up pair: each y exactly as
+// matvec_batch gives it, for decode and a prompt, on the caller and on a pool.
+TEST(MatvecShared, EachProductAsMatvecBatchGivesIt) {
+  std::mt19937 rng(6);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t n_cols = 512;
+  struct Shape {
+    GgmlType type;
+    int64_t n_rows;
+  };
+  const std::vector<std::vector<Shape>> groups = {
+      {{GgmlType::kQ4_K, 256}, {GgmlType::kQ4_K, 64}, {GgmlType::kQ6_K, 64}},
+      {{GgmlType::kQ4_0, 300}, {GgmlType::kF16, 17}},
+      {{GgmlType::kQ8_0, 1}, {GgmlType::kQ8_0, 0}, {GgmlType::kQ5_0, 129}, {GgmlType::kQ4_0, 70}}};
+  ThreadPool pool(2);
+  for (const std::vector<Shape>& group : groups) {
+    for (const int64_t n_tokens : {1, 3, 37}) {
+      for (ThreadPool* threads : {static_cast<ThreadPool*>(nullptr), &pool}) {
+        std::vector<float> x(static_cast<size_t>(n_tokens * n_cols));
+        for (float& v : x) v = normal(rng);
+        std::vector<Weights> weights;
+        std::vector<std::vector<float>> want, got;
+        std::vector<MatvecProduct> products;
+        for (const Shape& shape : group) {
+          weights.push_back(make_weights(shape.type, shape.n_rows, n_cols, rng));
+          want.emplace_back(static_cast<size_t>(n_tokens * shape.n_rows));
+          got.emplace_back(static_cast<size_t>(n_tokens * shape.n_rows), -1.0f);
+          matvec_batch(shape.type, weights.back().data(), shape.n_rows, n_cols, x.data(), n_tokens,
+                       want.back().data(), threads);
+        }
+        for (size_t p = 0; p < group.size(); ++p) {
+          products.push_back({group[p].type, weights[p].data(), group[p].n_rows, got[p].data()});
+        }
+        matvec_batch_shared(products, n_cols, x.data(), n_tokens, threads);
+        for (size_t p = 0; p < group.size(); ++p) {
+          EXPECT_EQ(std::memcmp(got[p].data(), want[p].data(), got[p].size() * sizeof(float)), 0)
+              << "product " << p << " of " << group.size() << ", " << n_tokens << " tokens, "
+              << (threads != nullptr ? "pool" : "caller");
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllTypes, MatvecTest, testing::ValuesIn(kTypes),
                          [](const testing::TestParamInfo<GgmlType>& info) {
                            return std::string(
