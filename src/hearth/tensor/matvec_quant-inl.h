@@ -20,6 +20,7 @@
 #endif
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -30,8 +31,8 @@
 #include "hearth/tensor/block_formats.h"
 #include "hearth/tensor/float16.h"
 #include "hearth/tensor/k_quants.h"
-#include "hearth/tensor/matvec_kernels.h"
 #include "hearth/tensor/kernel_common-inl.h"
+#include "hearth/tensor/matvec_kernels.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -133,6 +134,15 @@ HWY_INLINE float LoadHalf(const uint8_t* p) {
   }
   return (bits & 0x8000u) != 0 ? -value : value;
 #endif
+}
+
+// f32_from_f16(f16_from_f32(value)), inline on x86 (F16C rounds to nearest even as
+// f16_from_f32 does; only its NaN differs).
+HWY_INLINE float RoundedToHalf(float value) {
+#if HEARTH_MATVEC_X86
+  if (!std::isnan(value)) return _cvtsh_ss(_cvtss_sh(value, _MM_FROUND_TO_NEAREST_INT));
+#endif
+  return f32_from_f16(f16_from_f32(value));
 }
 
 // The 32-element formats: 16 bytes of nibbles to 32 codes, low nibbles first, plus 16 for each
@@ -771,7 +781,7 @@ void QuantizeActivationRow(const float* x, int64_t n, int8_t* q, float* d, float
       if (i < 16) low_sum = hn::Add(low_sum, code);
       hn::StoreU(hn::DemoteTo(d8, code), d8, codes + i);
     }
-    d[b] = f32_from_f16(f16_from_f32(scale));
+    d[b] = RoundedToHalf(scale);
     code_sums[b] = hn::GetLane(hn::SumOfLanes(di, sum));
     low_code_sums[b] = hn::GetLane(hn::SumOfLanes(di, low_sum));
     sums[b] = d[b] * static_cast<float>(code_sums[b]);

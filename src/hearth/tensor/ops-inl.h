@@ -225,6 +225,33 @@ HWY_INLINE hn::Vec<hn::Rebind<uint32_t, DF>> F16Bits(DF df, hn::Vec<DF> x) {
   return hn::Or(sign, hn::IfThenElse(is_subnormal, subnormal, normal));
 }
 
+// F16Bits for every lane: past 65520 infinity, NaN the quiet NaN 0x7e00 (with x's sign), as
+// f16_from_f32 does.
+template <class DF>
+HWY_INLINE hn::Vec<hn::Rebind<uint32_t, DF>> F16BitsOfAny(DF df, hn::Vec<DF> x) {
+  const hn::Rebind<uint32_t, DF> du;
+  const auto bits = hn::BitCast(du, x);
+  const auto sign = hn::And(hn::ShiftRight<16>(bits), hn::Set(du, 0x8000u));
+  const auto magnitude = hn::And(bits, hn::Set(du, 0x7fffffffu));
+  const auto is_nan = hn::Gt(magnitude, hn::Set(du, 0x7f800000u));
+  const auto special =
+      hn::Or(sign, hn::IfThenElse(is_nan, hn::Set(du, 0x7e00u), hn::Set(du, 0x7c00u)));
+  return hn::IfThenElse(hn::Gt(magnitude, hn::Set(du, 0x477fefffu)), special, F16Bits(df, x));
+}
+
+void RowToF16(const float* x, uint16_t* y, int64_t n) {
+  const OpsTag df;
+  const hn::Rebind<int32_t, OpsTag> di;
+  const hn::Rebind<uint16_t, OpsTag> d16;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto bits = hn::BitCast(di, F16BitsOfAny(df, hn::LoadU(df, x + i)));
+    hn::StoreU(hn::DemoteTo(d16, bits), d16, y + i);
+  }
+  for (; i < n; ++i) y[i] = f16_from_f32(x[i]);
+}
+
 // GELU(tanh) through ggml's table (`table` holds gelu of every fp16 value, as float): x rounded
 // to fp16 indexes it; x <= -10 gives 0 and x >= 10 gives x, as ggml_vec_geglu_f32 does.
 void GeluTanhMul(const float* gate, const float* up, float* y, int64_t n, const float* table) {

@@ -31,6 +31,7 @@ HWY_EXPORT(GeluTanhMul);
 HWY_EXPORT(Add);
 HWY_EXPORT(Mul);
 HWY_EXPORT(Scale);
+HWY_EXPORT(RowToF16);
 HWY_EXPORT(RowDots);
 HWY_EXPORT(WeightedRowSums);
 
@@ -168,6 +169,10 @@ void weighted_row_sums(GgmlType type, const void* rows, int64_t n_rows, int64_t 
   const FloatRows r = float_rows(type, rows, n_rows, n_cols, decoded);
   HWY_DYNAMIC_DISPATCH(WeightedRowSums)
   (r.type, r.bytes, r.stride, n_rows, n_cols, weights, n_sets, weight_stride, y, y_stride);
+}
+
+void round_to_f16(const float* x, uint16_t* y, int64_t n) {
+  HWY_DYNAMIC_DISPATCH(RowToF16)(x, y, n);
 }
 
 void get_row(GgmlType type, const void* data, int64_t n_cols, int64_t row, float* y) {

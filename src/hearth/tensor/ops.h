@@ -27,9 +27,9 @@ enum class RopeLayout {
 };
 
 struct RopeParams {
-  int n_dims = 0;            // rotated dimensions of each head (<= head_dim; the rest pass through)
+  int n_dims = 0;  // rotated dimensions of each head (<= head_dim; the rest pass through)
   float freq_base = 10000.0f;
-  float freq_scale = 1.0f;   // linear position scaling (1 = none)
+  float freq_scale = 1.0f;              // linear position scaling (1 = none)
   const float* freq_factors = nullptr;  // n_dims / 2 divisors of each pair's frequency, or null
   RopeLayout layout = RopeLayout::kNormal;
 };
@@ -67,6 +67,10 @@ void row_dots(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols, c
 void weighted_row_sums(GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols,
                        const float* weights, int64_t n_sets, int64_t weight_stride, float* y,
                        int64_t y_stride);
+
+// y[i] = f16_from_f32(x[i]) (float16.h: nearest, ties to even; NaN to a quiet NaN): the F16
+// KV cache's stores.
+void round_to_f16(const float* x, uint16_t* y, int64_t n);
 
 // Row `row` of a matrix of n_cols-element rows stored in `type`, decoded to float32 (embedding
 // lookup). Every type dequantize_row handles.

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "hearth/tensor/float16.h"
 #include "hearth/tensor/quantize.h"
 #include "hearth/tensor/test_targets.h"
 
@@ -393,6 +394,29 @@ TEST(Ops, AttentionProductsDoNotDependOnTheBatch) {
           }
         }
       }
+    }
+  });
+}
+
+TEST(Ops, RoundToF16IsF16FromF32) {
+  for_each_target([](const std::string& target) {
+    std::mt19937 rng(11);
+    std::vector<float> x = {0.0f,      -0.0f, 1.0f,   65504.0f,      65519.99f,     65520.0f,
+                            -65520.0f, 1e-8f, -3e-5f, 6.1e-5f,       5.96e-8f,      2.98e-8f,
+                            1e30f,     kInf,  -kInf,  std::nanf(""), -std::nanf("")};
+    std::uniform_real_distribution<float> exponent(-30.0f, 17.0f);
+    std::uniform_int_distribution<int> sign(0, 1);
+    for (int i = 0; i < 1000; ++i) {
+      x.push_back((sign(rng) != 0 ? -1.0f : 1.0f) * std::exp2(exponent(rng)));
+    }
+    for (const int64_t n : lengths()) {
+      if (n > static_cast<int64_t>(x.size())) break;
+      std::vector<uint16_t> got(static_cast<size_t>(n) + 1, 0xabcd);
+      round_to_f16(x.data(), got.data(), n);
+      for (int64_t i = 0; i < n; ++i) {
+        ASSERT_EQ(got[i], f16_from_f32(x[i])) << target << " x=" << x[i] << " n=" << n;
+      }
+      EXPECT_EQ(got[n], 0xabcd) << target << " wrote past " << n;
     }
   });
 }

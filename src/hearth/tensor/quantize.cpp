@@ -8,6 +8,7 @@
 #include "hearth/base/check.h"
 #include "hearth/tensor/block_formats.h"
 #include "hearth/tensor/float16.h"
+#include "hearth/tensor/ops.h"
 
 namespace hearth::tensor {
 namespace {
@@ -61,6 +62,11 @@ void quantize_row(GgmlType type, const float* x, void* out, int64_t n) {
       if (n > 0) std::memcpy(out, x, static_cast<size_t>(n) * sizeof(float));
       return;
     case GgmlType::kF16:
+      if (reinterpret_cast<uintptr_t>(out) % alignof(uint16_t) == 0) {
+        round_to_f16(x, static_cast<uint16_t*>(out), n);
+        return;
+      }
+      [[fallthrough]];
     case GgmlType::kBF16:
       for (int64_t i = 0; i < n; ++i) {
         const uint16_t bits = type == GgmlType::kF16 ? f16_from_f32(x[i]) : bf16_from_f32(x[i]);
