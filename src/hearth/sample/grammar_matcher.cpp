@@ -166,18 +166,23 @@ Status check_token_ids(const Grammar& grammar, const GrammarVocabulary& vocab) {
 }
 
 std::vector<int32_t> end_of_generation_tokens(const tokenizer::Tokenizer& tokenizer) {
-  static constexpr std::array<std::string_view, 10> kEndTexts = {
-      "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>",
-      "<end_of_turn>", "<|end|>", "</s>", "<|return|>", "<eos>"};
+  // Gemma 4 closes a turn with <turn|>.
+  static constexpr std::array<std::string_view, 11> kEndTexts = {
+      "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<end_of_turn>",
+      "<|end|>",    "</s>",          "<|return|>", "<eos>",      "<turn|>"};
   const tokenizer::Vocab& vocab = tokenizer.vocab();
   std::vector<int32_t> ends;
-  if (vocab.eos) ends.push_back(*vocab.eos);
+  for (const auto& id : {vocab.eos, vocab.eot, vocab.eom}) {
+    if (id) ends.push_back(*id);
+  }
   for (size_t i = 0; i < vocab.size(); ++i) {
     if (vocab.types[i] != tokenizer::TokenType::kControl) continue;
     if (std::find(kEndTexts.begin(), kEndTexts.end(), vocab.tokens[i]) != kEndTexts.end()) {
       ends.push_back(static_cast<int32_t>(i));
     }
   }
+  std::sort(ends.begin(), ends.end());
+  ends.erase(std::unique(ends.begin(), ends.end()), ends.end());
   return ends;
 }
 

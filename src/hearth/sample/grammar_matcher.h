@@ -85,8 +85,9 @@ class GrammarVocabulary {
 // column). CompiledGrammar::create expects this; GrammarMatcher::create checks it.
 Status check_token_ids(const Grammar& grammar, const GrammarVocabulary& vocab);
 
-// The tokens that end generation: the vocabulary's EOS and the control tokens that chat
-// templates end a turn with (<|im_end|>, <|eot_id|>, <end_of_turn>, ...).
+// The tokens that end generation, each once and in id order: the vocabulary's EOS, EOT and EOM
+// (tokenizer.ggml.{eos,eot,eom}_token_id) and the control tokens that chat templates end a turn
+// with (<|im_end|>, <|eot_id|>, <end_of_turn>, Gemma 4's <turn|>, ...).
 std::vector<int32_t> end_of_generation_tokens(const tokenizer::Tokenizer& tokenizer);
 
 class GrammarEngine;

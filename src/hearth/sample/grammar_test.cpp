@@ -10,7 +10,10 @@
 #include <random>
 
 #include "hearth/base/utf8.h"
+#include "hearth/gguf/gguf.h"
 #include "hearth/sample/grammar_matcher.h"
+#include "hearth/tokenizer/tokenizer.h"
+#include "hearth/tokenizer/vocab.h"
 #include "testing.h"
 
 namespace hearth::sample {
@@ -266,6 +269,36 @@ void check_token_bytes(const std::filesystem::path& gguf) {
     ++checked;
   }
   EXPECT_GT(checked, vocab->size() / 20);
+}
+
+// Generation ends at the vocabulary's eos, eot and eom ids and at the control tokens chat
+// templates close a turn with (Gemma 4's <turn|> among them), each once; not at other control
+// tokens, nor at a normal token spelled like an end.
+TEST(EndOfGeneration, EosEotEomAndTurnEnds) {
+  // A byte-level vocabulary: the 256 byte tokens, then these.
+  const std::vector<std::pair<std::string, int32_t>> extra = {
+      {"<|turn>", 3}, {"<turn|>", 3}, {"<eos>", 3}, {"<x>", 3}, {"<y>", 3}, {"<|im_end|>", 1}};
+  gguf::Array texts{gguf::ValueType::kString, {}}, types{gguf::ValueType::kInt32, {}};
+  for (int byte = 0; byte < 256; ++byte) {
+    texts.items.push_back(
+        gguf::Value{utf8::encode(tokenizer::byte_to_char(static_cast<uint8_t>(byte)))});
+    types.items.push_back(gguf::Value{int32_t{1}});
+  }
+  for (const auto& [text, type] : extra) {
+    texts.items.push_back(gguf::Value{text});
+    types.items.push_back(gguf::Value{type});
+  }
+  gguf::Metadata metadata;
+  metadata.set("tokenizer.ggml.model", gguf::Value{std::string("gpt2")});
+  metadata.set("tokenizer.ggml.tokens", gguf::Value{std::move(texts)});
+  metadata.set("tokenizer.ggml.token_type", gguf::Value{std::move(types)});
+  metadata.set("tokenizer.ggml.merges", gguf::Value{gguf::Array{gguf::ValueType::kString, {}}});
+  metadata.set("tokenizer.ggml.eos_token_id", gguf::Value{uint32_t{258}});
+  metadata.set("tokenizer.ggml.eot_token_id", gguf::Value{uint32_t{259}});
+  metadata.set("tokenizer.ggml.eom_token_id", gguf::Value{uint32_t{258}});
+  auto tokenizer = tokenizer::Tokenizer::from_metadata(metadata);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.error().message();
+  EXPECT_EQ(end_of_generation_tokens(*tokenizer), (std::vector<int32_t>{257, 258, 259}));
 }
 
 TEST(GrammarVocabulary, TokenBytesMatchDecodingQwen3) {

@@ -188,6 +188,8 @@ Result<Vocab> load_vocab(const gguf::Metadata& metadata) {
 
   HEARTH_ASSIGN_OR_RETURN(vocab.bos, optional_id(metadata, keys::kBos, n));
   HEARTH_ASSIGN_OR_RETURN(vocab.eos, optional_id(metadata, keys::kEos, n));
+  HEARTH_ASSIGN_OR_RETURN(vocab.eot, optional_id(metadata, keys::kEot, n));
+  HEARTH_ASSIGN_OR_RETURN(vocab.eom, optional_id(metadata, keys::kEom, n));
   HEARTH_ASSIGN_OR_RETURN(vocab.unknown, optional_id(metadata, keys::kUnknown, n));
   HEARTH_ASSIGN_OR_RETURN(vocab.padding, optional_id(metadata, keys::kPadding, n));
   const bool default_bos =

@@ -56,6 +56,8 @@ inline constexpr std::string_view kScores = "tokenizer.ggml.scores";
 inline constexpr std::string_view kMerges = "tokenizer.ggml.merges";
 inline constexpr std::string_view kBos = "tokenizer.ggml.bos_token_id";
 inline constexpr std::string_view kEos = "tokenizer.ggml.eos_token_id";
+inline constexpr std::string_view kEot = "tokenizer.ggml.eot_token_id";
+inline constexpr std::string_view kEom = "tokenizer.ggml.eom_token_id";
 inline constexpr std::string_view kUnknown = "tokenizer.ggml.unknown_token_id";
 inline constexpr std::string_view kPadding = "tokenizer.ggml.padding_token_id";
 inline constexpr std::string_view kAddBos = "tokenizer.ggml.add_bos_token";
@@ -77,6 +79,8 @@ struct Vocab {
   };
   std::vector<Merge> merges;
   std::optional<TokenId> bos, eos, unknown, padding;
+  // End of turn and end of message (llama.cpp's eot/eom): generation stops at them as at eos.
+  std::optional<TokenId> eot, eom;
   bool add_bos = false;
   bool add_eos = false;
   bool add_space_prefix =
