@@ -204,9 +204,9 @@ void SiluMul(const float* gate, const float* up, float* y, int64_t n) {
   });
 }
 
-// The fp16 bit pattern nearest to each lane (ties to even), as u32, for |x| < 65520 (no
-// infinity or NaN handling): float16.cpp's f16_from_f32 in integer lanes. Highway's own DemoteTo
-// truncates on some targets (HWY_SCALAR), so it cannot index the table.
+// The fp16 bit pattern nearest to each lane (ties to even), as u32: float16.cpp's f16_from_f32
+// in integer lanes (past 65520 infinity, NaN the quiet NaN 0x7e00 with x's sign). Highway's own
+// DemoteTo truncates on some targets (HWY_SCALAR), so it cannot index the GELU table.
 template <class DF>
 HWY_INLINE hn::Vec<hn::Rebind<uint32_t, DF>> F16Bits(DF df, hn::Vec<DF> x) {
   const hn::Rebind<uint32_t, DF> du;
@@ -222,21 +222,11 @@ HWY_INLINE hn::Vec<hn::Rebind<uint32_t, DF>> F16Bits(DF df, hn::Vec<DF> x) {
   const auto shifted = hn::BitCast(du, hn::Add(hn::BitCast(df, magnitude), hn::Set(df, 0.5f)));
   const auto subnormal = hn::Sub(shifted, hn::Set(du, 0x3f000000u));
   const auto is_subnormal = hn::Lt(magnitude, hn::Set(du, 0x38800000u));
-  return hn::Or(sign, hn::IfThenElse(is_subnormal, subnormal, normal));
-}
-
-// F16Bits for every lane: past 65520 infinity, NaN the quiet NaN 0x7e00 (with x's sign), as
-// f16_from_f32 does.
-template <class DF>
-HWY_INLINE hn::Vec<hn::Rebind<uint32_t, DF>> F16BitsOfAny(DF df, hn::Vec<DF> x) {
-  const hn::Rebind<uint32_t, DF> du;
-  const auto bits = hn::BitCast(du, x);
-  const auto sign = hn::And(hn::ShiftRight<16>(bits), hn::Set(du, 0x8000u));
-  const auto magnitude = hn::And(bits, hn::Set(du, 0x7fffffffu));
+  // At or past 65520: infinity, or NaN.
   const auto is_nan = hn::Gt(magnitude, hn::Set(du, 0x7f800000u));
-  const auto special =
-      hn::Or(sign, hn::IfThenElse(is_nan, hn::Set(du, 0x7e00u), hn::Set(du, 0x7c00u)));
-  return hn::IfThenElse(hn::Gt(magnitude, hn::Set(du, 0x477fefffu)), special, F16Bits(df, x));
+  const auto special = hn::IfThenElse(is_nan, hn::Set(du, 0x7e00u), hn::Set(du, 0x7c00u));
+  const auto finite = hn::IfThenElse(is_subnormal, subnormal, normal);
+  return hn::Or(sign, hn::IfThenElse(hn::Gt(magnitude, hn::Set(du, 0x477fefffu)), special, finite));
 }
 
 void RowToF16(const float* x, uint16_t* y, int64_t n) {
@@ -246,7 +236,7 @@ void RowToF16(const float* x, uint16_t* y, int64_t n) {
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
   int64_t i = 0;
   for (; i + lanes <= n; i += lanes) {
-    const auto bits = hn::BitCast(di, F16BitsOfAny(df, hn::LoadU(df, x + i)));
+    const auto bits = hn::BitCast(di, F16Bits(df, hn::LoadU(df, x + i)));
     hn::StoreU(hn::DemoteTo(d16, bits), d16, y + i);
   }
   for (; i < n; ++i) y[i] = f16_from_f32(x[i]);
