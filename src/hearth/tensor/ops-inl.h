@@ -285,6 +285,16 @@ HWY_INLINE void WithFloatRowType(GgmlType type, const Func& f) {
   }
 }
 
+// Combines kN (a power of two) vectors pairwise, v[i] = pairs(v[2i + 1], v[2i]), until v[0]
+// holds them all.
+template <int64_t kN, class Pairs, class V>
+HWY_INLINE void CombinePairs(const Pairs& pairs, V* v) {
+  if constexpr (kN > 1) {
+    ForEachIndex<kN / 2>([&](auto i) { v[i] = pairs(v[2 * i + 1], v[2 * i]); });
+    CombinePairs<kN / 2>(pairs, v);
+  }
+}
+
 // sums[i] = the sum of the lanes of v[i] for kCount (a power of two) vectors, which it
 // overwrites. Pairs of vectors are combined into one, each lane the sum of two neighbouring lanes
 // of one of them, until one vector holds them all; so every sum goes through the same tree of
@@ -304,15 +314,7 @@ HWY_INLINE void SumsOfLanes(DF df, V* v, float* sums) {
     const auto pairs = [df](V hi, V lo) {
       return hn::Add(hn::ConcatEven(df, hi, lo), hn::ConcatOdd(df, hi, lo));
     };
-    ForEachIndex<kCount / 2>([&](auto i) { v[i] = pairs(v[2 * i + 1], v[2 * i]); });
-    if constexpr (kCount >= 4) {
-      ForEachIndex<kCount / 4>([&](auto i) { v[i] = pairs(v[2 * i + 1], v[2 * i]); });
-    }
-    if constexpr (kCount >= 8) {
-      ForEachIndex<kCount / 8>([&](auto i) { v[i] = pairs(v[2 * i + 1], v[2 * i]); });
-    }
-    if constexpr (kCount >= 16) v[0] = pairs(v[1], v[0]);
-    static_assert(kCount <= 16);
+    CombinePairs<kCount>(pairs, v);
     V all = v[0];
     for (int64_t n = kLanes; n > kCount; n /= 2) all = pairs(all, all);
     HWY_ALIGN float lanes[kOpsMaxLanes];
