@@ -4,7 +4,9 @@
 // (`read`), the roofline for matvec. Each matvec iteration reads the next of several copies of
 // the matrix (at least 256 MiB in all) so that weights come from DRAM, as in decode. The
 // `matvec_in_cache` rows (one thread, a 1024x1024 matrix read again and again: L2 for the block
-// formats, L3 for the float ones) show what a core computes when memory is not the limit.
+// formats, L3 for the float ones) show what a core computes when memory is not the limit. The
+// streamed weights and the `read` buffer are in 2 MiB pages where the kernel gives them, as a
+// model's weights are (base/mapped_file.h).
 // `attention` rows: one thread, one head's two attention products (row_dots, weighted_row_sums)
 // over 512 cached F16 positions of 128 dimensions for 1 to 16 queries at once (the forward pass
 // gives them a GQA group's heads times a block of tokens), as queries per second.
@@ -14,9 +16,11 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "hearth/base/mapped_file.h"
 #include "hearth/base/thread_pool.h"
 #include "hearth/tensor/matvec.h"
 #include "hearth/tensor/ops.h"
@@ -46,7 +50,8 @@ void bench_matvec(benchmark::State& state, GgmlType type, int threads, int64_t n
       hearth::ggml_row_bytes(static_cast<uint32_t>(type), static_cast<uint64_t>(n_cols)).value();
   const uint64_t matrix_bytes = row_bytes * static_cast<uint64_t>(n_rows);
   const uint64_t n_copies = std::max<uint64_t>(1, (stream_bytes + matrix_bytes - 1) / matrix_bytes);
-  std::vector<uint8_t> weights(matrix_bytes * n_copies);
+  hearth::LargePageBuffer weights =
+      hearth::LargePageBuffer::allocate(matrix_bytes * n_copies).value();
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> row(static_cast<size_t>(n_cols));
@@ -75,7 +80,10 @@ void bench_matvec(benchmark::State& state, GgmlType type, int threads, int64_t n
 
 // Reads 256 MiB per iteration (a sum of 64-bit words, split over the pool like matvec's rows).
 void bench_read(benchmark::State& state, int threads) {
-  std::vector<uint64_t> data(kStreamBytes / sizeof(uint64_t), 1);
+  hearth::LargePageBuffer buffer = hearth::LargePageBuffer::allocate(kStreamBytes).value();
+  const std::span<uint64_t> data(reinterpret_cast<uint64_t*>(buffer.data()),
+                                 kStreamBytes / sizeof(uint64_t));
+  std::fill(data.begin(), data.end(), uint64_t{1});
   ThreadPool& pool = pool_of(threads);
   constexpr int64_t kTasks = 256;
   const auto per_task = static_cast<int64_t>(data.size()) / kTasks;

@@ -22,7 +22,7 @@ using testing::run_hearth;
 TEST(Run, GreedyTextIsRepeatableAndThreadIndependent) {
   HEARTH_REQUIRE_TESTDATA(model, "models/tiny-qwen3-f16.gguf");
   const std::vector<std::string> args = {"run", "-m", model.string(), "-p", "Hello, world",
-                                         "-n", "16", "--temp", "0", "--ignore-eos"};
+                                         "-n",  "16", "--temp",       "0",  "--ignore-eos"};
   auto one = args;
   one.insert(one.end(), {"-t", "1"});
   auto two = args;
@@ -38,9 +38,9 @@ TEST(Run, GreedyTextIsRepeatableAndThreadIndependent) {
 
 TEST(Run, SeedReplaysSampling) {
   HEARTH_REQUIRE_TESTDATA(model, "models/tiny-llama-q8_0.gguf");
-  const std::vector<std::string> args = {"run", "-m", model.string(), "-p", "Once upon a time",
-                                         "-n", "12", "--temp", "1.2", "--seed", "7",
-                                         "--ignore-eos"};
+  const std::vector<std::string> args = {
+      "run",    "-m",  model.string(), "-p", "Once upon a time", "-n", "12",
+      "--temp", "1.2", "--seed",       "7",  "--ignore-eos"};
   const auto a = run_hearth(args);
   const auto b = run_hearth(args);
   ASSERT_EQ(a.exit_code, 0) << a.err;
@@ -83,8 +83,8 @@ TEST(Run, JsonSchemaConstrainsRandomModelsToValidJson) {
                                                       {"tiny-llama-q4_0.gguf", "3"}};
   for (const auto& [model, seed] : runs) {
     {
-      const auto result = run_hearth({"run", "-m", (dir / model).string(), "-p", "JSON:", "-n", "300",
-                                      "--seed", seed, "--json-schema", schema.string()});
+      const auto result = run_hearth({"run", "-m", (dir / model).string(), "-p", "JSON:", "-n",
+                                      "300", "--seed", seed, "--json-schema", schema.string()});
       ASSERT_EQ(result.exit_code, 0) << model << ": " << result.err;
       const Result<Json> json = parse_json(result.out, "run output");
       ASSERT_TRUE(json.ok()) << model << " seed " << seed << ": " << result.out;
@@ -116,10 +116,12 @@ TEST(Logits, AllPositionsMatchLlamaCppGolden) {
   const Json golden = Json::parse(json_in);
   const Json& prompt = golden["prompts"][0];
   std::string ids;
-  for (const auto& id : prompt["tokens"]) ids += (ids.empty() ? "" : ",") + std::to_string(id.get<int>());
+  for (const auto& id : prompt["tokens"])
+    ids += (ids.empty() ? "" : ",") + std::to_string(id.get<int>());
   const auto out = testing::temp_path("logits.f32");
-  const auto result = run_hearth({"logits", "-m", (dir / "tiny-llama-f32.gguf").string(), "--tokens",
-                                  ids, "--all-positions", "--kv-type", "f32", "-o", out.string()});
+  const auto result =
+      run_hearth({"logits", "-m", (dir / "tiny-llama-f32.gguf").string(), "--tokens", ids,
+                  "--all-positions", "--kv-type", "f32", "-o", out.string()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const size_t n_vocab = golden["n_vocab"].get<size_t>();
   const size_t n_values = prompt["tokens"].size() * n_vocab;
@@ -143,9 +145,9 @@ TEST(Logits, AllPositionsMatchLlamaCppGolden) {
 
 TEST(Chat, AnswersOverStdinWithTheModelTemplate) {
   HEARTH_REQUIRE_TESTDATA(model, "models/tiny-qwen3-f16.gguf");
-  const auto result = run_hearth({"chat", "-m", model.string(), "--temp", "0", "-n", "8",
-                                  "--system", "You are terse."},
-                                 "Hi there\nsecond line\\\ncontinued\n/exit\n");
+  const auto result = run_hearth(
+      {"chat", "-m", model.string(), "--temp", "0", "-n", "8", "--system", "You are terse."},
+      "Hi there\nsecond line\\\ncontinued\n/exit\n");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   // Two prompts shown, each followed by a reply.
   EXPECT_NE(result.out.find("> "), std::string::npos);
@@ -163,11 +165,10 @@ TEST(Agent, RunsOnALocalModel) {
   HEARTH_REQUIRE_TESTDATA(model, "models/tiny-qwen3-f16.gguf");
   const auto workspace = testing::temp_path("workspace");
   std::filesystem::create_directories(workspace);
-  const auto result =
-      run_hearth({"agent", "-m", model.string(), "--context-size", "2048", "--max-steps", "2",
-                  "--temperature", "0", "--workspace", workspace.string(), "--db",
-                  testing::temp_path("sessions.db").string(), "--output", "jsonl",
-                  "List the files."});
+  const auto result = run_hearth(
+      {"agent", "-m", model.string(), "--context-size", "2048", "--max-steps", "2", "--temperature",
+       "0", "--workspace", workspace.string(), "--db", testing::temp_path("sessions.db").string(),
+       "--output", "jsonl", "List the files."});
   EXPECT_TRUE(result.exit_code == 0 || result.exit_code == 3) << result.err;
   EXPECT_NE(result.out.find("\"type\""), std::string::npos) << result.out;
   const auto both = run_hearth({"agent", "-m", model.string(), "--script", "x.jsonl", "task"});
@@ -182,13 +183,16 @@ TEST(Bench, PrintsTableAndJson) {
   EXPECT_NE(table.out.find("| pp32 |"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("| tg8 |"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("decode ceiling"), std::string::npos) << table.out;
-  const auto json = run_hearth({"bench", "-m", model.string(), "-p", "16", "-n", "4", "-r", "1",
-                                "--json"});
+  EXPECT_NE(table.out.find("weights in 2 MiB pages: "), std::string::npos) << table.out;
+  const auto json =
+      run_hearth({"bench", "-m", model.string(), "-p", "16", "-n", "4", "-r", "1", "--json"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
   const Result<Json> parsed = parse_json(json.out, "bench --json");
   ASSERT_TRUE(parsed.ok()) << json.out;
   EXPECT_EQ((*parsed)["results"].size(), 2u);
   EXPECT_GT((*parsed)["results"][1]["median_tokens_per_s"].get<double>(), 0);
+  EXPECT_LE((*parsed)["file_bytes_in_large_pages"].get<uint64_t>(),
+            (*parsed)["file_bytes"].get<uint64_t>());
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstring>
 #include <fstream>
+#include <vector>
 
 #include "testing.h"
 
@@ -40,6 +43,35 @@ TEST(MappedFile, DirectoryIsRejected) {
   Result<MappedFile> file = MappedFile::open("/tmp");
   ASSERT_FALSE(file.ok());
   EXPECT_NE(file.error().message().find("not a regular file"), std::string::npos);
+}
+
+// Several large pages and a partial one: mapped at a 2 MiB boundary, every byte as in the file,
+// and at most the whole file counted as in large pages (how much is depends on the kernel).
+TEST(MappedFile, MapsAtLargePageBoundary) {
+  const auto path = testing::temp_path("large.bin");
+  std::vector<char> contents(3 * kLargePageBytes + 12345);
+  for (size_t i = 0; i < contents.size(); ++i) contents[i] = static_cast<char>(i * 7 + i / 4096);
+  std::ofstream(path, std::ios::binary).write(contents.data(), std::streamsize(contents.size()));
+  Result<MappedFile> file = MappedFile::open(path);
+  ASSERT_TRUE(file.ok()) << file.error().message();
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(file->data()) % kLargePageBytes, 0u);
+  ASSERT_EQ(file->size(), contents.size());
+  EXPECT_EQ(std::memcmp(file->data(), contents.data(), contents.size()), 0);
+  EXPECT_LE(file->bytes_in_large_pages(), contents.size());
+  MappedFile moved = std::move(file).value();
+  EXPECT_EQ(moved.data()[contents.size() - 1], static_cast<uint8_t>(contents.back()));
+}
+
+TEST(LargePageBuffer, IsZeroedWritableAndAligned) {
+  Result<LargePageBuffer> buffer = LargePageBuffer::allocate(kLargePageBytes + 100);
+  ASSERT_TRUE(buffer.ok()) << buffer.error().message();
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(buffer->data()) % kLargePageBytes, 0u);
+  ASSERT_EQ(buffer->size(), kLargePageBytes + 100);
+  for (size_t i = 0; i < buffer->size(); i += 4096) EXPECT_EQ(buffer->data()[i], 0);
+  buffer->data()[buffer->size() - 1] = 42;
+  LargePageBuffer moved = std::move(buffer).value();
+  EXPECT_EQ(moved.data()[moved.size() - 1], 42);
+  EXPECT_EQ(LargePageBuffer::allocate(0)->size(), 0u);
 }
 
 }  // namespace

@@ -98,8 +98,8 @@ struct TensorInfo {
   uint64_t offset = 0;          // from the start of the data section
   bool known_type = false;
   uint64_t n_elements = 0;
-  uint64_t n_bytes = 0;             // 0 when the type is unknown
-  std::span<const uint8_t> data;    // view into the file; empty when the type is unknown
+  uint64_t n_bytes = 0;           // 0 when the type is unknown
+  std::span<const uint8_t> data;  // view into the file; empty when the type is unknown
 };
 
 class File {
@@ -114,6 +114,8 @@ class File {
   uint64_t data_offset() const { return data_offset_; }
   uint64_t file_size() const { return bytes_.size(); }
   const std::string& name() const { return name_; }
+  // The mapping the bytes live in; null for File::parse.
+  const MappedFile* mapping() const { return mapping_.get(); }
   const Metadata& metadata() const { return metadata_; }
   // Forgets a metadata entry: a reader that has consumed a large one (the vocabulary's token
   // and merge arrays, tens of MB as strings) gives its memory back. False when absent.
