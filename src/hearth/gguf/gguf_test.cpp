@@ -1,7 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "hearth/base/files.h"
 #include "hearth/base/json.h"
@@ -11,7 +17,9 @@
 namespace hearth::gguf {
 namespace {
 
-Value str(std::string s) { return Value{Value::Storage(std::move(s))}; }
+Value str(std::string s) {
+  return Value{Value::Storage(std::move(s))};
+}
 
 // A small file with every value type, a nested array, and three tensors of different types.
 Writer sample_writer(std::vector<std::vector<uint8_t>>& storage) {
@@ -39,8 +47,10 @@ Writer sample_writer(std::vector<std::vector<uint8_t>>& storage) {
   storage.push_back(std::vector<uint8_t>(2 * 3 * 5, 0xAB));
   storage.push_back(std::vector<uint8_t>(34, 0x11));
   EXPECT_TRUE(writer.add_tensor("a", {8}, static_cast<uint32_t>(GgmlType::kF32), storage[0]).ok());
-  EXPECT_TRUE(writer.add_tensor("b", {3, 5}, static_cast<uint32_t>(GgmlType::kF16), storage[1]).ok());
-  EXPECT_TRUE(writer.add_tensor("c", {32}, static_cast<uint32_t>(GgmlType::kQ8_0), storage[2]).ok());
+  EXPECT_TRUE(
+      writer.add_tensor("b", {3, 5}, static_cast<uint32_t>(GgmlType::kF16), storage[1]).ok());
+  EXPECT_TRUE(
+      writer.add_tensor("c", {32}, static_cast<uint32_t>(GgmlType::kQ8_0), storage[2]).ok());
   return writer;
 }
 
@@ -134,8 +144,7 @@ TEST(Gguf, WriterRejectsBadTensors) {
   EXPECT_EQ(writer.add_tensor("s", {3}, 0, bytes).error().message(),
             "tensor 's': 18 bytes given, its shape and type need 12");
   ASSERT_TRUE(writer.add_tensor("ok", {32}, 2, bytes).ok());
-  EXPECT_EQ(writer.add_tensor("ok", {32}, 2, bytes).error().message(),
-            "tensor 'ok' added twice");
+  EXPECT_EQ(writer.add_tensor("ok", {32}, 2, bytes).error().message(), "tensor 'ok' added twice");
 }
 
 TEST(Gguf, FailedWriteKeepsExistingFile) {
@@ -143,8 +152,7 @@ TEST(Gguf, FailedWriteKeepsExistingFile) {
   ASSERT_TRUE(write_file_atomic(path, "precious").ok());
   Writer writer;
   ASSERT_TRUE(writer
-                  .add_tensor("t", {1}, 0,
-                              Writer::Filler([](std::span<uint8_t>) -> Status {
+                  .add_tensor("t", {1}, 0, Writer::Filler([](std::span<uint8_t>) -> Status {
                                 return make_error("generator failed");
                               }))
                   .ok());
@@ -253,8 +261,12 @@ TEST(GgufBroken, DeeplyNestedArraysAreBounded) {
 TEST(GgufBroken, DuplicateKeysAndTensors) {
   EXPECT_EQ(parse_error(Forge()
                             .header(0, 2)
-                            .str("k").put<uint32_t>(4).put<uint32_t>(1)
-                            .str("k").put<uint32_t>(4).put<uint32_t>(2)
+                            .str("k")
+                            .put<uint32_t>(4)
+                            .put<uint32_t>(1)
+                            .str("k")
+                            .put<uint32_t>(4)
+                            .put<uint32_t>(2)
                             .bytes),
             "broken.gguf: metadata key #1 at byte 41: duplicate key 'k'");
   EXPECT_EQ(parse_error(Forge()
@@ -268,9 +280,9 @@ TEST(GgufBroken, DuplicateKeysAndTensors) {
 }
 
 TEST(GgufBroken, TensorGeometry) {
-  EXPECT_EQ(parse_error(Forge().header(1, 0).tensor("t", {1, 1, 1, 1, 1}, 0, 0).pad().zeros(32)
-                            .bytes),
-            "broken.gguf: tensor 't' n_dims at byte 33: 5 dimensions, at most 4 allowed");
+  EXPECT_EQ(
+      parse_error(Forge().header(1, 0).tensor("t", {1, 1, 1, 1, 1}, 0, 0).pad().zeros(32).bytes),
+      "broken.gguf: tensor 't' n_dims at byte 33: 5 dimensions, at most 4 allowed");
   EXPECT_EQ(parse_error(Forge()
                             .header(1, 0)
                             .tensor("t", {uint64_t{1} << 40, uint64_t{1} << 40}, 0, 0)
@@ -298,15 +310,20 @@ TEST(GgufBroken, TensorGeometry) {
 }
 
 TEST(GgufBroken, BadAlignmentValue) {
-  EXPECT_EQ(parse_error(Forge().header(0, 1).str("general.alignment").put<uint32_t>(4)
-                            .put<uint32_t>(3).bytes),
-            "broken.gguf: metadata 'general.alignment' is 3, not a power of two");
+  EXPECT_EQ(
+      parse_error(
+          Forge().header(0, 1).str("general.alignment").put<uint32_t>(4).put<uint32_t>(3).bytes),
+      "broken.gguf: metadata 'general.alignment' is 3, not a power of two");
 }
 
 TEST(Gguf, UnknownTensorTypeIsToleratedUntilUsed) {
-  const std::vector<uint8_t> bytes =
-      Forge().header(2, 0).tensor("odd", {8}, 1234, 0).tensor("f", {2}, 0, 32).pad().zeros(64)
-          .bytes;
+  const std::vector<uint8_t> bytes = Forge()
+                                         .header(2, 0)
+                                         .tensor("odd", {8}, 1234, 0)
+                                         .tensor("f", {2}, 0, 32)
+                                         .pad()
+                                         .zeros(64)
+                                         .bytes;
   Result<File> file = File::parse(bytes, "odd.gguf");
   ASSERT_TRUE(file.ok()) << file.error().message();
   const TensorInfo* odd = file->find_tensor("odd");
@@ -316,6 +333,53 @@ TEST(Gguf, UnknownTensorTypeIsToleratedUntilUsed) {
   EXPECT_EQ(file->tensor_data(*odd).error().message(),
             "odd.gguf: tensor 'odd' has unknown type 1234");
   EXPECT_TRUE(file->tensor_data(*file->find_tensor("f")).ok());
+}
+
+// A written file is cached in 2 MiB pages wherever the file system caches whole, aligned 2 MiB
+// writes in them (the reference file, written that way with write(2)): the writer's output comes
+// in such pieces, so a model loaded right after `hearth synth` or `quantize` gets them too.
+TEST(Gguf, WrittenFileMapsInLargePagesWhereTheFileSystemGivesThem) {
+  constexpr size_t kBytes = 4 * kLargePageBytes;  // the reference file
+  const std::vector<uint8_t> weights(kBytes, 0x5a);
+  const auto reference = testing::temp_path("aligned-writes.bin");
+  {
+    std::FILE* out = std::fopen(reference.c_str(), "wb");
+    ASSERT_NE(out, nullptr);
+    for (size_t at = 0; at < kBytes; at += kLargePageBytes) {
+      ASSERT_EQ(::write(::fileno(out), weights.data() + at, kLargePageBytes),
+                static_cast<ssize_t>(kLargePageBytes));
+    }
+    std::fclose(out);
+  }
+  Result<MappedFile> mapped_reference = MappedFile::open(reference);
+  ASSERT_TRUE(mapped_reference.ok());
+  for (size_t at = 0; at < kBytes; at += 4096) ASSERT_EQ(mapped_reference->data()[at], 0x5a);
+  if (mapped_reference->bytes_in_large_pages() == 0) {
+    GTEST_SKIP() << "this file system or kernel maps no file pages in 2 MiB pages";
+  }
+
+  // As in a model: tensors smaller than 2 MiB (each alone holds no aligned 2 MiB piece) between
+  // small ones.
+  Writer writer;
+  writer.metadata().set("general.architecture", str("llama"));
+  const std::span<const uint8_t> matrix(weights.data(), kLargePageBytes * 3 / 4);
+  const std::span<const uint8_t> norm(weights.data(), 256);
+  for (int i = 0; i < 8; ++i) {
+    const auto f16 = static_cast<uint32_t>(GgmlType::kF16);
+    ASSERT_TRUE(
+        writer.add_tensor(fmt::format("matrix.{}", i), {matrix.size() / 2}, f16, matrix).ok());
+    ASSERT_TRUE(writer.add_tensor(fmt::format("norm.{}", i), {norm.size() / 2}, f16, norm).ok());
+  }
+  const auto path = testing::temp_path("large-pages.gguf");
+  ASSERT_TRUE(writer.write(path).ok());
+  Result<File> file = File::open(path);
+  ASSERT_TRUE(file.ok()) << file.error().message();
+  for (size_t at = 0; at < file->file_size(); at += 4096) {
+    volatile uint8_t touched = file->mapping()->data()[at];
+    (void)touched;
+  }
+  // All but the partial 2 MiB at the end.
+  EXPECT_GE(file->mapping()->bytes_in_large_pages(), file->file_size() - kLargePageBytes);
 }
 
 // ---- Real files from ../shared/testdata/models: shapes and counts from the manifest. ----
