@@ -121,7 +121,7 @@ size_t MappedFile::bytes_in_large_pages() const {
 }
 
 Result<LargePageBuffer> LargePageBuffer::allocate(size_t size) {
-  if (size == 0) return LargePageBuffer(MappedRegion());
+  if (size == 0) return LargePageBuffer();
   void* mapping = map_large_page_aligned(size, PROT_READ | PROT_WRITE, -1);
   if (mapping == MAP_FAILED) {
     return make_error("cannot allocate {} bytes: {}", size, std::strerror(errno));

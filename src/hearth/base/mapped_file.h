@@ -65,6 +65,7 @@ class MappedFile {
 class LargePageBuffer {
  public:
   static Result<LargePageBuffer> allocate(size_t size);
+  LargePageBuffer() = default;  // empty
 
   uint8_t* data() const { return region_.data(); }
   size_t size() const { return region_.size(); }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "hearth/base/check.h"
 
 namespace hearth::model {
@@ -14,18 +16,30 @@ Result<KvType> kv_type_from_name(std::string_view name) {
   return make_error("unknown KV cache type '{}' (expected f16 or f32)", name);
 }
 
-Sequence::Sequence(const KvShape& shape, int64_t n_ctx, KvType kv_type)
-    : shape_(shape), n_ctx_(n_ctx), kv_type_(kv_type) {
+Result<std::unique_ptr<Sequence>> Sequence::create(const KvShape& shape, int64_t n_ctx,
+                                                   KvType kv_type) {
+  std::unique_ptr<Sequence> sequence(new Sequence(shape, n_ctx, kv_type));
   size_t key_bytes = 0, value_bytes = 0;
   for (const KvLayerShape& layer : shape.layers) {
-    key_offsets_.push_back(key_bytes);
-    value_offsets_.push_back(value_bytes);
+    sequence->key_offsets_.push_back(key_bytes);
+    sequence->value_offsets_.push_back(value_bytes);
     const auto rows = static_cast<size_t>(layer.n_kv_heads * n_ctx);
-    key_bytes += rows * static_cast<size_t>(layer.head_dim) * element_bytes();
-    value_bytes += rows * static_cast<size_t>(layer.head_dim_v) * element_bytes();
+    key_bytes += rows * static_cast<size_t>(layer.head_dim) * sequence->element_bytes();
+    value_bytes += rows * static_cast<size_t>(layer.head_dim_v) * sequence->element_bytes();
   }
-  keys_.resize(key_bytes);
-  values_.resize(value_bytes);
+  const auto allocate = [&](size_t bytes) -> Result<LargePageBuffer> {
+    Result<LargePageBuffer> buffer = LargePageBuffer::allocate(bytes);
+    if (buffer.ok()) return buffer;
+    return buffer.error().context(
+        fmt::format("KV cache of {} positions ({} bytes)", n_ctx, key_bytes + value_bytes));
+  };
+  HEARTH_ASSIGN_OR_RETURN(sequence->keys_, allocate(key_bytes));
+  HEARTH_ASSIGN_OR_RETURN(sequence->values_, allocate(value_bytes));
+  return sequence;
+}
+
+Sequence::Sequence(const KvShape& shape, int64_t n_ctx, KvType kv_type)
+    : shape_(shape), n_ctx_(n_ctx), kv_type_(kv_type) {
   size_t state_floats = 0;
   for (const KvLayerShape& layer : shape.layers) {
     conv_offsets_.push_back(state_floats);

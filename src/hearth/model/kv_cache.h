@@ -2,7 +2,9 @@
 // value row, in F16 or F32) and its length. Positions are written by Model::forward; truncate()
 // forgets the tail so a sequence can be rewound and reused (the server's prefix reuse). Layout
 // [layer][kv_head][position][head_dim] keeps one head's keys contiguous for the score matvec;
-// layers may differ in KV heads and head sizes (Gemma 4's sliding and global layers).
+// layers may differ in KV heads and head sizes (Gemma 4's sliding and global layers). Keys and
+// values are in 2 MiB pages where the kernel gives them: a long context reads more of them per
+// decoded token than of the weights (base/mapped_file.h).
 //
 // Hybrid models (qwen35) also keep, per linear-attention layer, a recurrent state in F32: the
 // convolution's last inputs and the DeltaNet state matrices. That state summarises every
@@ -12,10 +14,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
 #include "hearth/base/ggml_types.h"
+#include "hearth/base/mapped_file.h"
 #include "hearth/base/result.h"
 
 namespace hearth::model {
@@ -39,7 +43,9 @@ struct KvShape {
 
 class Sequence {
  public:
-  Sequence(const KvShape& shape, int64_t n_ctx, KvType kv_type);
+  // An Error naming the bytes when the cache cannot be allocated.
+  static Result<std::unique_ptr<Sequence>> create(const KvShape& shape, int64_t n_ctx,
+                                                  KvType kv_type);
 
   int64_t n_ctx() const { return n_ctx_; }
   // Positions filled so far.
@@ -74,13 +80,15 @@ class Sequence {
   void set_size(int64_t size) { size_ = size; }
 
  private:
+  Sequence(const KvShape& shape, int64_t n_ctx, KvType kv_type);
+
   KvShape shape_;
   std::vector<size_t> key_offsets_, value_offsets_;  // bytes, per layer
   int64_t n_ctx_;
   KvType kv_type_;
   int64_t size_ = 0;
-  std::vector<uint8_t> keys_;
-  std::vector<uint8_t> values_;
+  LargePageBuffer keys_;
+  LargePageBuffer values_;
   std::vector<size_t> conv_offsets_, recurrent_offsets_;  // floats, per layer
   std::vector<float> recurrent_;                          // every layer's conv and recurrent state
 };

@@ -57,7 +57,7 @@ Result<std::unique_ptr<Sequence>> Model::new_sequence(int64_t n_ctx, KvType kv_t
       shape.layers.push_back({layer.n_kv_heads, layer.head_dim, layer.head_dim_v});
     }
   }
-  return std::make_unique<Sequence>(shape, n_ctx, kv_type);
+  return Sequence::create(shape, n_ctx, kv_type);
 }
 
 Status Model::forward(std::span<const BatchToken> batch, std::vector<float>& logits,

@@ -211,6 +211,11 @@ TEST(ModelTest, FullContextAndBadTokenAreErrors) {
   const Status out_of_vocab = model->forward({&bad, 1}, logits, nullptr);
   ASSERT_FALSE(out_of_vocab.ok());
   EXPECT_NE(out_of_vocab.error().message().find("32000"), std::string::npos);
+  // A cache larger than the address space is an error that names it, not a crash.
+  const auto huge = model->new_sequence(int64_t{1} << 44, KvType::kF32);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message().find("KV cache of 17592186044416 positions"), std::string::npos)
+      << huge.error().message();
 }
 
 // A copy of `source` without tensor `drop` (and with `reshape` given a wrong shape).
