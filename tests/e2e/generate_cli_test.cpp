@@ -191,8 +191,9 @@ TEST(Bench, PrintsTableAndJson) {
   ASSERT_TRUE(parsed.ok()) << json.out;
   EXPECT_EQ((*parsed)["results"].size(), 2u);
   EXPECT_GT((*parsed)["results"][1]["median_tokens_per_s"].get<double>(), 0);
-  EXPECT_LE((*parsed)["file_bytes_in_large_pages"].get<uint64_t>(),
-            (*parsed)["file_bytes"].get<uint64_t>());
+  EXPECT_LE((*parsed)["file_resident_bytes_in_large_pages"].get<uint64_t>(),
+            (*parsed)["file_resident_bytes"].get<uint64_t>());
+  EXPECT_GT((*parsed)["file_resident_bytes"].get<uint64_t>(), 0u);
 }
 
 }  // namespace

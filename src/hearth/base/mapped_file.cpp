@@ -95,29 +95,28 @@ MappedRegion::~MappedRegion() {
   if (data_ != nullptr) ::munmap(data_, size_);
 }
 
-size_t MappedFile::bytes_in_large_pages() const {
-  std::FILE* smaps = std::fopen("/proc/self/smaps", "r");
-  if (smaps == nullptr || data() == nullptr) {
-    if (smaps != nullptr) std::fclose(smaps);
-    return 0;
-  }
+MappedFile::Residency MappedFile::residency() const {
+  Residency residency;
+  std::FILE* smaps = data() != nullptr ? std::fopen("/proc/self/smaps", "r") : nullptr;
+  if (smaps == nullptr) return residency;
   const auto begin = reinterpret_cast<uintptr_t>(data());
   const uintptr_t end = begin + page_rounded(size());
   // Each mapping's header line ("start-end perms ...") is followed by its fields in kB.
   bool inside = false;
-  size_t total = 0;
   char line[512];
   while (std::fgets(line, sizeof(line), smaps) != nullptr) {
     uintptr_t start = 0, stop = 0;
     size_t kib = 0;
     if (std::sscanf(line, "%" SCNxPTR "-%" SCNxPTR " ", &start, &stop) == 2) {
       inside = start >= begin && stop <= end;
+    } else if (inside && std::sscanf(line, "Rss: %zu kB", &kib) == 1) {
+      residency.resident += kib * 1024;
     } else if (inside && std::sscanf(line, "FilePmdMapped: %zu kB", &kib) == 1) {
-      total += kib * 1024;
+      residency.in_large_pages += kib * 1024;
     }
   }
   std::fclose(smaps);
-  return total;
+  return residency;
 }
 
 Result<LargePageBuffer> LargePageBuffer::allocate(size_t size) {

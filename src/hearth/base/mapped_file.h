@@ -48,9 +48,13 @@ class MappedFile {
   std::span<const uint8_t> bytes() const { return {data(), size()}; }
   const std::filesystem::path& path() const { return path_; }
 
-  // Bytes of the file now mapped in 2 MiB pages (FilePmdMapped in /proc/self/smaps; 0 where that
-  // is unavailable).
-  size_t bytes_in_large_pages() const;
+  // Of the file's pages now in memory (Rss in /proc/self/smaps), the bytes mapped in 2 MiB pages
+  // (FilePmdMapped); zeros where smaps is unavailable.
+  struct Residency {
+    size_t resident = 0;
+    size_t in_large_pages = 0;
+  };
+  Residency residency() const;
 
  private:
   MappedFile(std::filesystem::path path, MappedRegion region)

@@ -214,8 +214,8 @@ int run_bench(const BenchFlags& flags) {
   // Every weight has been read by now: the mmap'd file, the KV cache and hearth's own memory.
   const uint64_t resident = resident_bytes();
   const gguf::File& file = engine.model().file();
-  const uint64_t in_large_pages =
-      file.mapping() != nullptr ? file.mapping()->bytes_in_large_pages() : 0;
+  const MappedFile::Residency weights =
+      file.mapping() != nullptr ? file.mapping()->residency() : MappedFile::Residency();
   const uint64_t per_token = weight_bytes_per_token(file, engine.config());
   const double ceiling = bandwidth / static_cast<double>(per_token);
   const model::ModelConfig& config = engine.config();
@@ -226,7 +226,8 @@ int run_bench(const BenchFlags& flags) {
     Json out = {{"model", engine.name()},
                 {"arch", config.arch},
                 {"file_bytes", file.file_size()},
-                {"file_bytes_in_large_pages", in_large_pages},
+                {"file_resident_bytes", weights.resident},
+                {"file_resident_bytes_in_large_pages", weights.in_large_pages},
                 {"parameters", n_params},
                 {"threads", engine.pool().size()},
                 {"read_bandwidth_bytes_per_s", bandwidth},
@@ -260,8 +261,10 @@ int run_bench(const BenchFlags& flags) {
       std::printf(" (%s at %.0f%%)", m.test.c_str(), 100 * m.median() / ceiling);
   }
   // Decoding reads weights mapped in 4 KiB pages more slowly (see base/mapped_file.h).
-  std::printf("\nweights in 2 MiB pages: %.0f%% of the file",
-              100.0 * double(in_large_pages) / double(std::max<uint64_t>(file.file_size(), 1)));
+  std::printf(
+      "\nweights in 2 MiB pages: %.0f%% of the file's %.1f MiB in memory",
+      100.0 * double(weights.in_large_pages) / double(std::max<size_t>(weights.resident, 1)),
+      weights.resident / 1048576.0);
   // Under file + KV cache when parts of the file were never read (e.g. most embedding rows).
   const double beyond = double(resident) - double(file.file_size()) - double((*sequence)->bytes());
   std::printf("\nresident memory %.1f MiB (file %.1f MiB + KV cache %.1f MiB, %.1f MiB %s)\n",

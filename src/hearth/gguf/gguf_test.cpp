@@ -354,7 +354,7 @@ TEST(Gguf, WrittenFileMapsInLargePagesWhereTheFileSystemGivesThem) {
   Result<MappedFile> mapped_reference = MappedFile::open(reference);
   ASSERT_TRUE(mapped_reference.ok());
   for (size_t at = 0; at < kBytes; at += 4096) ASSERT_EQ(mapped_reference->data()[at], 0x5a);
-  if (mapped_reference->bytes_in_large_pages() == 0) {
+  if (mapped_reference->residency().in_large_pages == 0) {
     GTEST_SKIP() << "this file system or kernel maps no file pages in 2 MiB pages";
   }
 
@@ -379,7 +379,7 @@ TEST(Gguf, WrittenFileMapsInLargePagesWhereTheFileSystemGivesThem) {
     (void)touched;
   }
   // All but the partial 2 MiB at the end.
-  EXPECT_GE(file->mapping()->bytes_in_large_pages(), file->file_size() - kLargePageBytes);
+  EXPECT_GE(file->mapping()->residency().in_large_pages, file->file_size() - kLargePageBytes);
 }
 
 // ---- Real files from ../shared/testdata/models: shapes and counts from the manifest. ----
