@@ -118,22 +118,9 @@ Status ForwardPass::begin(std::span<const BatchToken> batch, ThreadPool* pool) {
     positions_[t] = it->second++;
   }
   const int64_t n = n_tokens_;
-  int64_t q_dim = 0, k_dim = 0, v_dim = 0, max_head_dim_v = 0;  // the widest layer's
-  for (const LayerAttention& layer : config_.layer_attention) {
-    q_dim = std::max(q_dim, config_.n_heads * std::max(layer.head_dim, layer.head_dim_v));
-    k_dim = std::max(k_dim, layer.n_kv_heads * layer.head_dim);
-    v_dim = std::max(v_dim, layer.n_kv_heads * layer.head_dim_v);
-    max_head_dim_v = std::max(max_head_dim_v, layer.head_dim_v);
-  }
   resize(residual_, n * config_.d_model);
   resize(normed_, n * config_.d_model);
   resize(block_out_, n * config_.d_model);
-  resize(q_, n * q_dim);
-  resize(k_, n * k_dim);
-  resize(v_, n * v_dim);
-  resize(attn_, n * config_.n_heads * max_head_dim_v);
-  resize(gate_, n * config_.d_ff);
-  resize(up_, n * config_.d_ff);
   query_blocks_.clear();
   for (int64_t t = 0; t < n; ++t) {
     const bool extends =
@@ -172,6 +159,26 @@ void ForwardPass::gather_rows(const Matrix& table, float scale, float* out) cons
     tensor::get_row(table.type, table.data, table.n_cols, batch_[t].token, row);
     if (scale != 1.0f) tensor::scale(row, scale, row, table.n_cols);
   }
+}
+
+template <size_t N>
+std::array<float*, N> ForwardPass::block_scratch(const std::array<int64_t, N>& sizes) {
+  constexpr size_t kLine = 64;
+  constexpr int64_t kLineFloats = kLine / sizeof(float);
+  const auto whole_lines = [](int64_t n) {
+    return (n + kLineFloats - 1) / kLineFloats * kLineFloats;
+  };
+  int64_t total = kLineFloats;  // room to align the first piece
+  for (const int64_t size : sizes) total += whole_lines(size);
+  resize(block_scratch_, total);
+  const size_t misalignment = reinterpret_cast<uintptr_t>(block_scratch_.data()) % kLine;
+  float* next = block_scratch_.data() + (kLine - misalignment) % kLine / sizeof(float);
+  std::array<float*, N> pieces;
+  for (size_t i = 0; i < N; ++i) {
+    pieces[i] = next;
+    next += whole_lines(sizes[i]);
+  }
+  return pieces;
 }
 
 float* ForwardPass::scratch(size_t slot, int64_t n) {
@@ -246,30 +253,33 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
   const int64_t q_width = config_.n_heads * head_dim;
   const int64_t k_width = n_kv_heads * head_dim;
   const int64_t v_width = n_kv_heads * head_dim_v;
-  if (w.output_gate) {
-    HEARTH_DCHECK(head_dim == head_dim_v, "gated attention needs one head size");
-    resize(q_gate_, 2 * n_tokens_ * q_width);
-    resize(gate_out_, n_tokens_ * q_width);
-  }
+  HEARTH_DCHECK(!w.output_gate || head_dim == head_dim_v, "gated attention needs one head size");
   // Without a key projection the layer reads the keys and values that layer shape.kv_layer
   // wrote for these positions (earlier in this same pass).
   const bool own_kv = static_cast<bool>(w.k);
   HEARTH_DCHECK(own_kv == (shape.kv_layer == layer), "layer {} has no keys of its own", layer);
   HEARTH_DCHECK(own_kv || !w.v, "layer {} has values but no keys", layer);
-  // q: [n_tokens][n_heads * head_dim], or with an output gate [n_tokens][n_heads][2][head_dim];
-  // k: [n_tokens][n_kv_heads * head_dim]; v: [n_tokens][n_kv_heads * head_dim_v].
-  linear_shared(
-      {{w.q, w.output_gate ? q_gate_.data() : q_.data()}, {w.k, k_.data()}, {w.v, v_.data()}}, h);
+  // queries: [n_tokens][n_heads * head_dim]; keys: [n_tokens][n_kv_heads * head_dim];
+  // values: [n_tokens][n_kv_heads * head_dim_v]; heads: the attention's output
+  // [n_tokens][n_heads * head_dim_v]. With an output gate, q projects to
+  // queries_and_gates [n_tokens][n_heads][2][head_dim], split into queries and gates
+  // [n_tokens][n_heads * head_dim].
+  const int64_t n = n_tokens_;
+  const int64_t gated = w.output_gate ? 1 : 0;
+  const auto [queries, keys, values, heads, queries_and_gates, gates] = block_scratch<6>(
+      {n * q_width, own_kv * n * k_width, own_kv * n * v_width, n * config_.n_heads * head_dim_v,
+       gated * 2 * n * q_width, gated * n * q_width});
+  linear_shared({{w.q, w.output_gate ? queries_and_gates : queries}, {w.k, keys}, {w.v, values}},
+                h);
   if (own_kv && !w.v) {
     HEARTH_DCHECK(head_dim_v == head_dim, "values shared with keys need one head size");
-    std::copy(k_.begin(), k_.begin() + n_tokens_ * k_width, v_.begin());
+    std::copy(keys, keys + n * k_width, values);
   }
   if (w.output_gate) {
-    for (int64_t row = 0; row < n_tokens_ * config_.n_heads; ++row) {
-      const float* query_then_gate = q_gate_.data() + 2 * row * head_dim;
-      std::copy(query_then_gate, query_then_gate + head_dim, q_.data() + row * head_dim);
-      std::copy(query_then_gate + head_dim, query_then_gate + 2 * head_dim,
-                gate_out_.data() + row * head_dim);
+    for (int64_t row = 0; row < n * config_.n_heads; ++row) {
+      const float* query_then_gate = queries_and_gates + 2 * row * head_dim;
+      std::copy(query_then_gate, query_then_gate + head_dim, queries + row * head_dim);
+      std::copy(query_then_gate + head_dim, query_then_gate + 2 * head_dim, gates + row * head_dim);
     }
   }
 
@@ -282,9 +292,9 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
       .freq_factors = freq_factors ? config_.rope_freq_factors.data() : nullptr,
       .layout = config_.rope_layout};
   for (int64_t t = 0; t < n_tokens_; ++t) {
-    float* q = q_.data() + t * q_width;
-    float* k = k_.data() + t * k_width;
-    float* v = v_.data() + t * v_width;
+    float* q = queries + t * q_width;
+    float* k = keys + t * k_width;
+    float* v = values + t * v_width;
     if (!w.q_norm.empty()) {
       for (int64_t head = 0; head < config_.n_heads; ++head) {
         float* row = q + head * head_dim;
@@ -316,21 +326,19 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
                            head_dim_v);
     }
   }
-  trace(layer, "q", q_.data(), q_width);
-  if (own_kv) trace(layer, "k", k_.data(), k_width);
+  trace(layer, "q", queries, q_width);
+  if (own_kv) trace(layer, "k", keys, k_width);
 
   const int64_t n_blocks = static_cast<int64_t>(query_blocks_.size());
   run_tasks(pool_, n_blocks * n_kv_heads, [&](int64_t task, int thread) {
-    attend(layer, query_blocks_[static_cast<size_t>(task / n_kv_heads)], task % n_kv_heads,
-           attention_scratch_.data() + thread * attention_scratch_floats_);
+    attend(layer, query_blocks_[static_cast<size_t>(task / n_kv_heads)], task % n_kv_heads, queries,
+           heads, attention_scratch_.data() + thread * attention_scratch_floats_);
   });
-  trace(layer, "kqv", attn_.data(), config_.n_heads * head_dim_v);
+  trace(layer, "kqv", heads, config_.n_heads * head_dim_v);
   if (w.output_gate) {
-    for (int64_t i = 0; i < n_tokens_ * q_width; ++i) {
-      attn_[static_cast<size_t>(i)] *= 1.0f / (1.0f + std::exp(-gate_out_[static_cast<size_t>(i)]));
-    }
+    for (int64_t i = 0; i < n * q_width; ++i) heads[i] *= 1.0f / (1.0f + std::exp(-gates[i]));
   }
-  linear(w.output, attn_.data(), out);  // [n_tokens][d_model]
+  linear(w.output, heads, out);  // [n_tokens][d_model]
 }
 
 // The heads of KV head `kv_head` (its GQA group) for the tokens of `block`: for each,
@@ -338,7 +346,8 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
 // over the rows visible to any of them (the block's first token's first to its last token's
 // position); each query's weights are zero outside its own rows, which row_dots and
 // weighted_row_sums make exactly the attention the token would get alone.
-void ForwardPass::attend(int64_t layer, const QueryBlock& block, int64_t kv_head, float* scratch) {
+void ForwardPass::attend(int64_t layer, const QueryBlock& block, int64_t kv_head, const float* q,
+                         float* heads, float* scratch) {
   const LayerAttention& shape = config_.layer_attention[static_cast<size_t>(layer)];
   const int64_t group = config_.n_heads / shape.n_kv_heads;
   const int64_t head_dim = shape.head_dim;
@@ -359,7 +368,7 @@ void ForwardPass::attend(int64_t layer, const QueryBlock& block, int64_t kv_head
 
   const int64_t q_width = config_.n_heads * head_dim;
   for (int64_t t = 0; t < block.n_tokens; ++t) {
-    const float* token_queries = q_.data() + (t0 + t) * q_width + kv_head * group * head_dim;
+    const float* token_queries = q + (t0 + t) * q_width + kv_head * group * head_dim;
     std::copy(token_queries, token_queries + group * head_dim, queries + t * group * head_dim);
   }
   Sequence& sequence = *batch_[t0].sequence;
@@ -383,7 +392,7 @@ void ForwardPass::attend(int64_t layer, const QueryBlock& block, int64_t kv_head
   for (int64_t t = 0; t < block.n_tokens; ++t) {
     const float* token_out = out + t * group * head_dim_v;
     std::copy(token_out, token_out + group * head_dim_v,
-              attn_.data() + (t0 + t) * out_width + kv_head * group * head_dim_v);
+              heads + (t0 + t) * out_width + kv_head * group * head_dim_v);
   }
 }
 
@@ -391,13 +400,14 @@ void ForwardPass::feed_forward(const FfnWeights& w, Activation activation, const
                                float* out) {
   // This layer's width (Gemma 4 E2B widens some layers).
   const int64_t n = n_tokens_ * w.gate.n_rows;
-  linear_shared({{w.gate, gate_.data()}, {w.up, up_.data()}}, h);  // [n_tokens][d_ff] each
+  const auto [gate, up] = block_scratch<2>({n, n});  // [n_tokens][d_ff] each
+  linear_shared({{w.gate, gate}, {w.up, up}}, h);
   if (activation == Activation::kSilu) {
-    tensor::silu_mul(gate_.data(), up_.data(), gate_.data(), n);
+    tensor::silu_mul(gate, up, gate, n);
   } else {
-    tensor::gelu_tanh_mul(gate_.data(), up_.data(), gate_.data(), n);
+    tensor::gelu_tanh_mul(gate, up, gate, n);
   }
-  linear(w.down, gate_.data(), out);  // [n_tokens][d_model]
+  linear(w.down, gate, out);  // [n_tokens][d_model]
 }
 
 void ForwardPass::moe(const MoeWeights& w, const MoeRouting& routing, const float* h, float* out,
@@ -471,32 +481,31 @@ void ForwardPass::moe(const MoeWeights& w, const MoeRouting& routing, const floa
     const int64_t begin = moe_offsets_[e];
     const int64_t m = moe_offsets_[e + 1] - begin;
     if (m == 0) continue;
-    resize(moe_x_, m * d_model);
-    resize(moe_gate_, m * d_ff_exp);
-    resize(moe_up_, m * d_ff_exp);
-    resize(moe_y_, m * d_model);
-    for (int64_t i = 0; i < m; ++i) {  // x: [m][d_model] the inputs of this expert's tokens
+    // x: [m][d_model] the inputs of this expert's tokens; gate, up: [m][d_ff_exp];
+    // y: [m][d_model].
+    const auto [x, gate, up, y] =
+        block_scratch<4>({m * d_model, m * d_ff_exp, m * d_ff_exp, m * d_model});
+    for (int64_t i = 0; i < m; ++i) {
       const int64_t t = moe_order_[begin + i] / n_used;
-      std::copy(h + t * d_model, h + (t + 1) * d_model, moe_x_.data() + i * d_model);
+      std::copy(h + t * d_model, h + (t + 1) * d_model, x + i * d_model);
     }
-    linear_rows(w.gate.expert(e), moe_x_.data(), m, moe_gate_.data());  // [m][d_ff_exp]
-    linear_rows(w.up.expert(e), moe_x_.data(), m, moe_up_.data());      // [m][d_ff_exp]
+    linear_rows(w.gate.expert(e), x, m, gate);
+    linear_rows(w.up.expert(e), x, m, up);
     if (routing.activation == Activation::kSilu) {
-      tensor::silu_mul(moe_gate_.data(), moe_up_.data(), moe_gate_.data(), m * d_ff_exp);
+      tensor::silu_mul(gate, up, gate, m * d_ff_exp);
     } else {
-      tensor::gelu_tanh_mul(moe_gate_.data(), moe_up_.data(), moe_gate_.data(), m * d_ff_exp);
+      tensor::gelu_tanh_mul(gate, up, gate, m * d_ff_exp);
     }
-    linear_rows(w.down.expert(e), moe_gate_.data(), m, moe_y_.data());  // [m][d_model]
+    linear_rows(w.down.expert(e), gate, m, y);
     if (!w.down_scale.empty()) {
-      tensor::scale(moe_y_.data(), w.down_scale[static_cast<size_t>(e)], moe_y_.data(),
-                    m * d_model);
+      tensor::scale(y, w.down_scale[static_cast<size_t>(e)], y, m * d_model);
     }
     for (int64_t i = 0; i < m; ++i) {
       const int64_t pair = moe_order_[begin + i];
       const float weight = moe_weights_[static_cast<size_t>(pair)];
       float* row = out + (pair / n_used) * d_model;
-      const float* y = moe_y_.data() + i * d_model;
-      for (int64_t d = 0; d < d_model; ++d) row[d] += weight * y[d];
+      const float* expert_row = y + i * d_model;
+      for (int64_t d = 0; d < d_model; ++d) row[d] += weight * expert_row[d];
     }
   }
   ++moe_blocks_;
@@ -506,7 +515,8 @@ void ForwardPass::finish(const float* x, const Vector& output_norm, const Matrix
                          std::vector<float>& logits) {
   const int64_t d_model = config_.d_model;
   int64_t n_out = 0;
-  resize(out_rows_, n_tokens_ * d_model);
+  resize(out_rows_, d_model * std::count_if(batch_.begin(), batch_.end(),
+                                            [](const BatchToken& t) { return t.want_logits; }));
   for (int64_t t = 0; t < n_tokens_; ++t) {
     if (!batch_[t].want_logits) continue;
     tensor::rms_norm(x + t * d_model, output_norm.data(), out_rows_.data() + n_out * d_model,

@@ -4,6 +4,7 @@
 // top to bottom as calls to these. Owns the per-call scratch space; knows no architecture.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <span>
@@ -146,7 +147,16 @@ class ForwardPass {
     int64_t n_tokens = 0;
   };
   static constexpr int64_t kQueryBlockTokens = 4;
-  void attend(int64_t layer, const QueryBlock& block, int64_t kv_head, float* scratch);
+  // Reads the block's queries from q ([n_tokens][n_heads * head_dim]) and writes its heads'
+  // outputs into out ([n_tokens][n_heads * head_dim_v]).
+  void attend(int64_t layer, const QueryBlock& block, int64_t kv_head, const float* q, float* out,
+              float* scratch);
+  // Pieces of sizes[i] floats, each on cache lines of its own, for activations that live within
+  // one block only (attention's queries, keys, values and outputs; a feed-forward's gate and up;
+  // one expert's rows). Blocks run one after another, so they all share one buffer: taking
+  // pieces ends the previous block's.
+  template <size_t N>
+  std::array<float*, N> block_scratch(const std::array<int64_t, N>& sizes);
 
   const ModelConfig& config_;
   const TensorHook* hook_;
@@ -157,8 +167,7 @@ class ForwardPass {
   std::vector<int64_t> positions_;
   std::vector<float> residual_, normed_, block_out_;
   std::vector<float> scratch_[kScratchSlots];
-  std::vector<float> q_, k_, v_, attn_;  // [n_tokens][heads * head dims]
-  std::vector<float> gate_, up_;         // [n_tokens][d_ff]
+  std::vector<float> block_scratch_;
   std::vector<QueryBlock> query_blocks_;
   // Per thread: a query block's queries, attention weights and outputs (attend).
   std::vector<float> attention_scratch_;
@@ -166,18 +175,13 @@ class ForwardPass {
   std::vector<float> out_rows_;           // [n_out][d_model] rows that want logits
   std::vector<float> rounded_;            // activations rounded to a 16-bit weight type
   std::vector<uint16_t> rounded_bits_;
-  // Gated attention: each head's query and gate [n_tokens][n_heads][2][head_dim], and the
-  // gates [n_tokens][n_heads * head_dim].
-  std::vector<float> q_gate_, gate_out_;
   // Mixture of experts: router probabilities [n_tokens][n_experts], each token's selected
   // experts and weights [n_tokens][n_experts_used], the (token, slot) pairs grouped by expert,
-  // one expert's gathered inputs / hidden / outputs [rows][...], and the MoE blocks run in
-  // this call so far (for the route hook).
+  // and the MoE blocks run in this call so far (for the route hook).
   std::vector<float> moe_probs_;
   std::vector<int32_t> moe_selected_;
   std::vector<float> moe_weights_;
   std::vector<int64_t> moe_order_, moe_offsets_;
-  std::vector<float> moe_x_, moe_gate_, moe_up_, moe_y_;
   int64_t moe_blocks_ = 0;
 };
 
