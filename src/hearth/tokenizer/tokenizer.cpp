@@ -22,11 +22,61 @@ namespace {
 
 constexpr std::string_view kSpacePiece = "\xe2\x96\x81";  // ▁
 
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+// Token ids looked up by piece: open addressing over 8-byte slots (an id and 32 bits of its
+// piece's hash), the pieces themselves read from the strings the ids index. Unlike an
+// unordered_map<string, TokenId> it keeps no node or copy of a string per token: Qwen3's 151k
+// byte-level pieces take 2 MiB instead of 8.5.
+class PieceIndex {
+ public:
+  // Ids index `pieces`, which outlives the index and does not change while it is used.
+  explicit PieceIndex(const std::vector<std::string>& pieces) : pieces_(&pieces) {}
+  PieceIndex(const PieceIndex&) = delete;
+  PieceIndex& operator=(const PieceIndex&) = delete;
+
+  // Adds `id` under pieces[id] unless an earlier id has the same piece (the first one stays).
+  void insert(TokenId id) {
+    if ((size_ + 1) * 8 > slots_.size() * 5) grow();
+    const std::string_view piece = (*pieces_)[id];
+    const size_t hash = std::hash<std::string_view>{}(piece);
+    Slot& slot = slots_[position(piece, hash)];
+    if (slot.id >= 0) return;
+    slot = {static_cast<uint32_t>(hash >> 32), id};
+    ++size_;
+  }
+  // The id added under `piece`, or -1.
+  TokenId find(std::string_view piece) const {
+    if (slots_.empty()) return -1;
+    return slots_[position(piece, std::hash<std::string_view>{}(piece))].id;
+  }
+
+ private:
+  struct Slot {
+    uint32_t tag = 0;  // the high 32 bits of the piece's hash (the low ones pick the slot)
+    TokenId id = -1;   // -1: empty
+  };
+  // The slot holding `piece`, or the empty one where it would go (linear probing).
+  size_t position(std::string_view piece, size_t hash) const {
+    const size_t mask = slots_.size() - 1;
+    const auto tag = static_cast<uint32_t>(hash >> 32);
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      const Slot& slot = slots_[i];
+      if (slot.id < 0 || (slot.tag == tag && (*pieces_)[slot.id] == piece)) return i;
+    }
+  }
+  void grow() {
+    std::vector<Slot> old(std::max<size_t>(16, 2 * slots_.size()));
+    old.swap(slots_);
+    for (const Slot& slot : old) {
+      if (slot.id < 0) continue;
+      const std::string_view piece = (*pieces_)[slot.id];
+      slots_[position(piece, std::hash<std::string_view>{}(piece))] = slot;
+    }
+  }
+
+  const std::vector<std::string>* pieces_;
+  std::vector<Slot> slots_;  // a power of two in size, at most 5/8 full
+  size_t size_ = 0;
 };
-using PieceMap = std::unordered_map<std::string, TokenId, StringHash, std::equal_to<>>;
 
 uint64_t pair_key(TokenId left, TokenId right) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
@@ -138,35 +188,42 @@ struct Scratch {
 }  // namespace
 
 struct Tokenizer::Impl {
+  // The indexes below view vocab.tokens and renderings: an Impl is built in place and never
+  // copied.
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
   Vocab vocab;
   std::optional<PreTokenizer> pre;
 
+  // Decoding: each token's rendering (byte-level BPE: the raw bytes of its piece), and whether
+  // it is hidden without DecodeOptions::special (unless DecodeOptions::preserved names it).
+  std::vector<std::string> renderings;
+  std::vector<bool> control;
+
   // Byte-level BPE.
-  PieceMap bytes_to_id;                               // raw bytes of NORMAL tokens
+  PieceIndex bytes_to_id{renderings};                 // NORMAL tokens by their raw bytes
   std::array<TokenId, 256> byte_ids{};                // the token of each single byte
   std::unordered_map<uint64_t, uint32_t> merge_rank;  // pair_key → rank (index into vocab.merges)
 
   // SentencePiece.
-  std::unordered_map<std::string_view, TokenId> mergeable;  // pieces merging may produce
-  std::array<TokenId, 256> byte_tokens{};                   // <0xNN>, -1 when absent
+  PieceIndex mergeable{vocab.tokens};      // pieces merging may produce
+  std::array<TokenId, 256> byte_tokens{};  // <0xNN>, -1 when absent
   // True when no mergeable piece has ▁ after another character (SentencePiece's
   // split_by_whitespace, as in Llama 2 and Mistral): text then splits before each such ▁ into
   // words that merge independently, which keeps the merge heap small.
   bool words_independent = false;
 
   // Added tokens, matched in raw text before anything else (longest first at each position).
-  std::unordered_map<std::string_view, TokenId> added;
+  PieceIndex added{vocab.tokens};
   std::array<std::vector<uint32_t>, 256> added_lengths;  // by first byte, descending
   // First two bytes of every added token of 2+ bytes: a cheap filter before the hash lookups
   // (Gemma has 30 space-run tokens, so every space would otherwise cost 30 lookups).
   std::vector<bool> added_pairs = std::vector<bool>(1 << 16);
 
-  // Decoding: each token's rendering, and whether it is hidden without DecodeOptions::special
-  // (unless DecodeOptions::preserved names it).
-  std::vector<std::string> renderings;
-  std::vector<bool> control;
-
   Status build();
+  void add_added(TokenId id);
   void partition(std::string_view text, bool parse_special, std::vector<Fragment>* out) const;
   void encode_byte_level(std::string_view word, Scratch& scratch, std::vector<TokenId>* out) const;
   Status encode_sentencepiece(std::string_view escaped, Scratch& scratch,
@@ -182,12 +239,24 @@ struct Tokenizer::Impl {
   }
 };
 
+void Tokenizer::Impl::add_added(TokenId id) {
+  const std::string_view text = vocab.tokens[id];
+  if (text.empty()) return;
+  added.insert(id);
+  if (text.size() >= 2) added_pairs[uint8_t(text[0]) << 8 | uint8_t(text[1])] = true;
+  auto& lengths = added_lengths[uint8_t(text[0])];
+  if (std::find(lengths.begin(), lengths.end(), text.size()) == lengths.end()) {
+    lengths.push_back(static_cast<uint32_t>(text.size()));
+  }
+}
+
 Status Tokenizer::Impl::build() {
   const size_t n = vocab.size();
   renderings.resize(n);
   control.assign(n, false);
   byte_ids.fill(-1);
   byte_tokens.fill(-1);
+  words_independent = vocab.model == Model::kSentencePiece;
   for (size_t i = 0; i < n; ++i) {
     const TokenId id = static_cast<TokenId>(i);
     const std::string& text = vocab.tokens[i];
@@ -196,11 +265,11 @@ Status Tokenizer::Impl::build() {
       case TokenType::kUnknown:
         control[i] = true;
         renderings[i] = text;
-        if (!text.empty()) added.emplace(text, id);
+        add_added(id);
         break;
       case TokenType::kUserDefined:
         renderings[i] = text;
-        if (!text.empty()) added.emplace(text, id);
+        add_added(id);
         break;
       case TokenType::kUnused:
         break;
@@ -217,32 +286,20 @@ Status Tokenizer::Impl::build() {
       case TokenType::kUndefined:
         if (vocab.model == Model::kSentencePiece) {
           renderings[i] = replace_all(text, kSpacePiece, " ");
-          mergeable.emplace(text, id);
+          mergeable.insert(id);
+          size_t start = 0;
+          while (text.substr(start).starts_with(kSpacePiece)) start += kSpacePiece.size();
+          if (text.find(kSpacePiece, start) != std::string::npos) words_independent = false;
         } else if (auto bytes = byte_level_to_bytes(text)) {
-          renderings[i] = *bytes;
-          if (bytes->size() == 1 && byte_ids[uint8_t((*bytes)[0])] < 0) {
-            byte_ids[uint8_t((*bytes)[0])] = id;
+          renderings[i] = std::move(*bytes);
+          if (renderings[i].size() == 1 && byte_ids[uint8_t(renderings[i][0])] < 0) {
+            byte_ids[uint8_t(renderings[i][0])] = id;
           }
-          bytes_to_id.emplace(std::move(*bytes), id);
+          bytes_to_id.insert(id);
         } else {
           renderings[i] = text;
         }
         break;
-    }
-  }
-  words_independent = vocab.model == Model::kSentencePiece &&
-                      std::none_of(mergeable.begin(), mergeable.end(), [](const auto& entry) {
-                        const std::string_view piece = entry.first;
-                        size_t start = 0;
-                        while (piece.substr(start).starts_with(kSpacePiece))
-                          start += kSpacePiece.size();
-                        return piece.find(kSpacePiece, start) != std::string_view::npos;
-                      });
-  for (const auto& [text, id] : added) {
-    if (text.size() >= 2) added_pairs[uint8_t(text[0]) << 8 | uint8_t(text[1])] = true;
-    auto& lengths = added_lengths[uint8_t(text[0])];
-    if (std::find(lengths.begin(), lengths.end(), text.size()) == lengths.end()) {
-      lengths.push_back(static_cast<uint32_t>(text.size()));
     }
   }
   for (auto& lengths : added_lengths) std::sort(lengths.rbegin(), lengths.rend());
@@ -275,12 +332,12 @@ void Tokenizer::Impl::partition(std::string_view text, bool parse_special,
         i + 1 < text.size() && added_pairs[uint8_t(text[i]) << 8 | uint8_t(text[i + 1])];
     for (const uint32_t length : added_lengths[uint8_t(text[i])]) {
       if (i + length > text.size() || (length >= 2 && !pair_known)) continue;
-      const auto it = added.find(text.substr(i, length));
-      if (it == added.end()) continue;
+      const TokenId id = added.find(text.substr(i, length));
+      if (id < 0) continue;
       // Control tokens only when asked; user-defined ones always (llama.cpp and HF agree).
-      if (control[it->second] && !parse_special) continue;
+      if (control[id] && !parse_special) continue;
       if (i > text_begin) out->push_back({-1, text_begin, static_cast<uint32_t>(i)});
-      out->push_back({it->second, static_cast<uint32_t>(i), static_cast<uint32_t>(i + length)});
+      out->push_back({id, static_cast<uint32_t>(i), static_cast<uint32_t>(i + length)});
       i += length;
       text_begin = static_cast<uint32_t>(i);
       matched = true;
@@ -300,8 +357,8 @@ void Tokenizer::Impl::encode_byte_level(std::string_view word, Scratch& scratch,
     return;
   }
   if (vocab.pre->ignore_merges) {
-    if (const auto it = bytes_to_id.find(word); it != bytes_to_id.end()) {
-      out->push_back(it->second);
+    if (const TokenId id = bytes_to_id.find(word); id >= 0) {
+      out->push_back(id);
       return;
     }
   }
@@ -359,9 +416,9 @@ Status Tokenizer::Impl::encode_sentencepiece(std::string_view escaped, Scratch& 
     const int32_t right = symbols[left].next;
     if (right < 0) return;
     const uint32_t length = symbols[left].length + symbols[right].length;
-    const auto it = mergeable.find(escaped.substr(symbols[left].begin, length));
-    if (it == mergeable.end()) return;
-    scratch.push({vocab.scores[it->second], left, right, 0, 0, length});
+    const TokenId id = mergeable.find(escaped.substr(symbols[left].begin, length));
+    if (id < 0) return;
+    scratch.push({vocab.scores[id], left, right, 0, 0, length});
   };
   for (int32_t i = 0; i + 1 < int32_t(symbols.size()); ++i) consider(i);
   while (!scratch.heap.empty()) {
@@ -381,8 +438,8 @@ Status Tokenizer::Impl::encode_sentencepiece(std::string_view escaped, Scratch& 
   }
   for (int32_t i = 0; i >= 0; i = symbols[i].next) {
     const std::string_view text = escaped.substr(symbols[i].begin, symbols[i].length);
-    if (const auto it = mergeable.find(text); it != mergeable.end()) {
-      out->push_back(it->second);
+    if (const TokenId id = mergeable.find(text); id >= 0) {
+      out->push_back(id);
       continue;
     }
     // Byte fallback: the character's bytes as <0xNN> tokens, or the unknown token without them.
