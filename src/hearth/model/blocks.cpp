@@ -161,24 +161,10 @@ void ForwardPass::gather_rows(const Matrix& table, float scale, float* out) cons
   }
 }
 
-template <size_t N>
-std::array<float*, N> ForwardPass::block_scratch(const std::array<int64_t, N>& sizes) {
-  constexpr size_t kLine = 64;
-  constexpr int64_t kLineFloats = kLine / sizeof(float);
-  const auto whole_lines = [](int64_t n) {
-    return (n + kLineFloats - 1) / kLineFloats * kLineFloats;
-  };
-  int64_t total = kLineFloats;  // room to align the first piece
-  for (const int64_t size : sizes) total += whole_lines(size);
-  resize(block_scratch_, total);
-  const size_t misalignment = reinterpret_cast<uintptr_t>(block_scratch_.data()) % kLine;
-  float* next = block_scratch_.data() + (kLine - misalignment) % kLine / sizeof(float);
-  std::array<float*, N> pieces;
-  for (size_t i = 0; i < N; ++i) {
-    pieces[i] = next;
-    next += whole_lines(sizes[i]);
-  }
-  return pieces;
+float* ForwardPass::block_scratch_base(int64_t n) {
+  resize(block_scratch_, n + kLineFloats);
+  const size_t misalignment = reinterpret_cast<uintptr_t>(block_scratch_.data()) % 64;
+  return block_scratch_.data() + (64 - misalignment) % 64 / sizeof(float);
 }
 
 float* ForwardPass::scratch(size_t slot, int64_t n) {
@@ -262,22 +248,22 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
   // queries: [n_tokens][n_heads * head_dim]; keys: [n_tokens][n_kv_heads * head_dim];
   // values: [n_tokens][n_kv_heads * head_dim_v]; heads: the attention's output
   // [n_tokens][n_heads * head_dim_v]. With an output gate, q projects to
-  // queries_and_gates [n_tokens][n_heads][2][head_dim], split into queries and gates
-  // [n_tokens][n_heads * head_dim].
+  // [n_tokens][n_heads][2][head_dim] in `gates`: each head's query is copied out and its gate
+  // moved down in place, leaving gates [n_tokens][n_heads * head_dim].
   const int64_t n = n_tokens_;
-  const int64_t gated = w.output_gate ? 1 : 0;
-  const auto [queries, keys, values, heads, queries_and_gates, gates] = block_scratch<6>(
-      {n * q_width, own_kv * n * k_width, own_kv * n * v_width, n * config_.n_heads * head_dim_v,
-       gated * 2 * n * q_width, gated * n * q_width});
-  linear_shared({{w.q, w.output_gate ? queries_and_gates : queries}, {w.k, keys}, {w.v, values}},
-                h);
+  const auto [queries, keys, values, heads, gates] =
+      block_scratch<5>({n * q_width, own_kv * n * k_width, own_kv * n * v_width,
+                        n * config_.n_heads * head_dim_v, w.output_gate * 2 * n * q_width});
+  linear_shared({{w.q, w.output_gate ? gates : queries}, {w.k, keys}, {w.v, values}}, h);
   if (own_kv && !w.v) {
     HEARTH_DCHECK(head_dim_v == head_dim, "values shared with keys need one head size");
     std::copy(keys, keys + n * k_width, values);
   }
   if (w.output_gate) {
+    // Row r's gate moves to [r, r + 1) head_dims, below its source at [2r + 1, 2r + 2): going
+    // up the rows, a move only overwrites rows already taken apart.
     for (int64_t row = 0; row < n * config_.n_heads; ++row) {
-      const float* query_then_gate = queries_and_gates + 2 * row * head_dim;
+      const float* query_then_gate = gates + 2 * row * head_dim;
       std::copy(query_then_gate, query_then_gate + head_dim, queries + row * head_dim);
       std::copy(query_then_gate + head_dim, query_then_gate + 2 * head_dim, gates + row * head_dim);
     }

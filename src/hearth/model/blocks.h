@@ -139,6 +139,24 @@ class ForwardPass {
   // Hands [n_tokens][width] activations to the tensor hook, when one is set.
   void trace(int64_t layer, std::string_view name, const float* values, int64_t width) const;
 
+  // Pieces of sizes[i] floats, each starting on a cache line of its own, for activations that
+  // live within one block only (attention's queries, keys, values and outputs; a feed-forward's
+  // gate and up; one expert's rows; a DeltaNet layer's projections). Blocks run one after
+  // another, so they all share one buffer: taking pieces ends the previous block's.
+  template <size_t N>
+  std::array<float*, N> block_scratch(const std::array<int64_t, N>& sizes) {
+    std::array<int64_t, N> offsets;
+    int64_t total = 0;
+    for (size_t i = 0; i < N; ++i) {
+      offsets[i] = total;
+      total += (sizes[i] + kLineFloats - 1) / kLineFloats * kLineFloats;
+    }
+    float* base = block_scratch_base(total);
+    std::array<float*, N> pieces;
+    for (size_t i = 0; i < N; ++i) pieces[i] = base + offsets[i];
+    return pieces;
+  }
+
  private:
   // A run of consecutive batch tokens of one sequence at consecutive positions, at most
   // kQueryBlockTokens long: attention takes its queries together (attend).
@@ -151,12 +169,9 @@ class ForwardPass {
   // outputs into out ([n_tokens][n_heads * head_dim_v]).
   void attend(int64_t layer, const QueryBlock& block, int64_t kv_head, const float* q, float* out,
               float* scratch);
-  // Pieces of sizes[i] floats, each on cache lines of its own, for activations that live within
-  // one block only (attention's queries, keys, values and outputs; a feed-forward's gate and up;
-  // one expert's rows). Blocks run one after another, so they all share one buffer: taking
-  // pieces ends the previous block's.
-  template <size_t N>
-  std::array<float*, N> block_scratch(const std::array<int64_t, N>& sizes);
+  static constexpr int64_t kLineFloats = 64 / sizeof(float);
+  // n floats of the block scratch buffer, starting on a cache line.
+  float* block_scratch_base(int64_t n);
 
   const ModelConfig& config_;
   const TensorHook* hook_;

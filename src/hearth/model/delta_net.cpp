@@ -51,10 +51,6 @@ Result<DeltaNetWeights> bind_delta_net(const WeightBinder& binder, const ModelCo
 
 namespace {
 
-void resize(std::vector<float>& buffer, int64_t n) {
-  if (buffer.size() < static_cast<size_t>(n)) buffer.resize(static_cast<size_t>(n));
-}
-
 void run_tasks(ThreadPool* pool, int64_t n_tasks, const std::function<void(int64_t, int)>& task) {
   if (pool == nullptr || n_tasks <= 1) {
     for (int64_t i = 0; i < n_tasks; ++i) task(i, 0);
@@ -78,8 +74,8 @@ float softplus(float x) {
 
 }  // namespace
 
-void DeltaNet::forward(ForwardPass& pass, int64_t layer, const DeltaNetWeights& w,
-                       const DeltaNetShape& shape, float rms_eps, const float* h, float* out) {
+void delta_net_layer(ForwardPass& pass, int64_t layer, const DeltaNetWeights& w,
+                     const DeltaNetShape& shape, float rms_eps, const float* h, float* out) {
   const std::span<const BatchToken> batch = pass.batch();
   const int64_t n_tokens = pass.n_tokens();
   const int64_t conv_dim = shape.conv_dim();
@@ -89,16 +85,17 @@ void DeltaNet::forward(ForwardPass& pass, int64_t layer, const DeltaNetWeights& 
   const int64_t n_k_heads = shape.n_k_heads;
   const int64_t d = shape.head_dim;
   const int64_t kernel = shape.conv_kernel;
-  resize(qkv_, n_tokens * conv_dim);
-  resize(z_, n_tokens * value_dim);
-  resize(beta_, n_tokens * n_v_heads);
-  resize(decay_, n_tokens * n_v_heads);
-  resize(o_, n_tokens * value_dim);
-  pass.linear(w.qkv, h, qkv_.data());      // [n_tokens][conv_dim]
-  pass.linear(w.gate, h, z_.data());       // [n_tokens][value_dim]
-  pass.linear(w.beta, h, beta_.data());    // [n_tokens][n_v_heads]
-  pass.linear(w.alpha, h, decay_.data());  // [n_tokens][n_v_heads]
-  pass.trace(layer, "linear_attn_qkv_mixed", qkv_.data(), conv_dim);
+  // qkv: [n_tokens][conv_dim], convolved in place; z: [n_tokens][value_dim];
+  // beta: [n_tokens][n_v_heads]; decay: [n_tokens][n_v_heads], alpha, then the log of the decay;
+  // o: [n_tokens][value_dim].
+  const auto [qkv, z, betas, decays, outputs] =
+      pass.block_scratch<5>({n_tokens * conv_dim, n_tokens * value_dim, n_tokens * n_v_heads,
+                             n_tokens * n_v_heads, n_tokens * value_dim});
+  pass.linear(w.qkv, h, qkv);
+  pass.linear(w.gate, h, z);
+  pass.linear(w.beta, h, betas);
+  pass.linear(w.alpha, h, decays);
+  pass.trace(layer, "linear_attn_qkv_mixed", qkv, conv_dim);
 
   // Causal convolution, in place: out[t][c] = sum_k conv[k][c] * in[t - kernel + 1 + k][c], the
   // earlier inputs from the sequence's conv state, which then shifts in in[t]. Each task takes a
@@ -112,7 +109,7 @@ void DeltaNet::forward(ForwardPass& pass, int64_t layer, const DeltaNetWeights& 
               for (int64_t t = 0; t < n_tokens; ++t) {
                 // [kernel - 1][conv_dim], oldest input first
                 float* state = batch[t].sequence->conv_state(layer) + c0;
-                float* x = qkv_.data() + t * conv_dim + c0;
+                float* x = qkv + t * conv_dim + c0;
                 std::fill_n(sum, n, 0.0f);
                 for (int64_t k = 0; k + 1 < kernel; ++k) {
                   const float* in = state + k * conv_dim;
@@ -128,18 +125,18 @@ void DeltaNet::forward(ForwardPass& pass, int64_t layer, const DeltaNetWeights& 
                 std::copy_n(sum, n, x);
               }
             });
-  tensor::silu_mul(qkv_.data(), nullptr, qkv_.data(), n_tokens * conv_dim);
-  pass.trace(layer, "conv_output_silu", qkv_.data(), conv_dim);
+  tensor::silu_mul(qkv, nullptr, qkv, n_tokens * conv_dim);
+  pass.trace(layer, "conv_output_silu", qkv, conv_dim);
 
   for (int64_t t = 0; t < n_tokens; ++t) {
-    float* row = qkv_.data() + t * conv_dim;
+    float* row = qkv + t * conv_dim;
     for (int64_t head = 0; head < 2 * n_k_heads; ++head) {  // queries, then keys
       l2_normalize(row + head * d, d, rms_eps);
     }
     for (int64_t head = 0; head < n_v_heads; ++head) {
-      float& beta = beta_[static_cast<size_t>(t * n_v_heads + head)];
+      float& beta = betas[t * n_v_heads + head];
       beta = 1.0f / (1.0f + std::exp(-beta));
-      float& g = decay_[static_cast<size_t>(t * n_v_heads + head)];
+      float& g = decays[t * n_v_heads + head];
       g = softplus(g + w.dt_bias[static_cast<size_t>(head)]) * w.a[static_cast<size_t>(head)];
     }
   }
@@ -152,27 +149,27 @@ void DeltaNet::forward(ForwardPass& pass, int64_t layer, const DeltaNetWeights& 
     const int64_t k_head = head % n_k_heads;
     for (int64_t t = 0; t < n_tokens; ++t) {
       float* state = batch[t].sequence->recurrent_state(layer) + head * d * d;
-      const float* row = qkv_.data() + t * conv_dim;
+      const float* row = qkv + t * conv_dim;
       const float* q = row + k_head * d;
       const float* k = row + key_dim + k_head * d;
       const float* v = row + 2 * key_dim + head * d;
-      const float beta = beta_[static_cast<size_t>(t * n_v_heads + head)];
-      const float decay = std::exp(decay_[static_cast<size_t>(t * n_v_heads + head)]);
+      const float beta = betas[t * n_v_heads + head];
+      const float decay = std::exp(decays[t * n_v_heads + head]);
       tensor::delta_rule_step(state, d, d, k, v, q, decay, beta, scale,
-                              o_.data() + t * value_dim + head * d);
+                              outputs + t * value_dim + head * d);
     }
   });
-  pass.trace(layer, "attn_output", o_.data(), value_dim);
+  pass.trace(layer, "attn_output", outputs, value_dim);
 
   // Gated RMS norm of each head's output: rms_norm(o) * norm * silu(z).
-  tensor::silu_mul(z_.data(), nullptr, z_.data(), n_tokens * value_dim);
+  tensor::silu_mul(z, nullptr, z, n_tokens * value_dim);
   for (int64_t row = 0; row < n_tokens * n_v_heads; ++row) {
-    float* o = o_.data() + row * d;
+    float* o = outputs + row * d;
     tensor::rms_norm(o, w.norm.data(), o, d, rms_eps);
-    tensor::mul(o, z_.data() + row * d, o, d);
+    tensor::mul(o, z + row * d, o, d);
   }
-  pass.trace(layer, "final_output", o_.data(), value_dim);
-  pass.linear(w.out, o_.data(), out);  // [n_tokens][d_model]
+  pass.trace(layer, "final_output", outputs, value_dim);
+  pass.linear(w.out, outputs, out);  // [n_tokens][d_model]
 }
 
 }  // namespace hearth::model

@@ -2,12 +2,11 @@
 // qwen35 and qwen35moe): input projections, a causal depthwise convolution over the last
 // conv_kernel inputs, the gated delta rule over a per-head state matrix, and the gated RMS norm
 // before the output projection. The convolution inputs and state matrices live in each sequence
-// (Sequence::conv_state / recurrent_state), so a batch may mix sequences. Owns its scratch
-// space; knows nothing of the layers around it.
+// (Sequence::conv_state / recurrent_state), so a batch may mix sequences. Knows nothing of the
+// layers around it.
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "hearth/model/blocks.h"
 #include "hearth/model/config.h"
@@ -33,20 +32,10 @@ struct DeltaNetWeights {
 Result<DeltaNetWeights> bind_delta_net(const WeightBinder& binder, const ModelConfig& config,
                                        int64_t layer);
 
-class DeltaNet {
- public:
-  // Layer `layer` on the normed input h ([n_tokens][d_model]) of the batch in `pass`; the output
-  // projection into out ([n_tokens][d_model]). Advances each sequence's state of this layer by
-  // its tokens, in batch order.
-  void forward(ForwardPass& pass, int64_t layer, const DeltaNetWeights& w,
-               const DeltaNetShape& shape, float rms_eps, const float* h, float* out);
-
- private:
-  std::vector<float> qkv_;    // [n_tokens][conv_dim]; convolved in place
-  std::vector<float> z_;      // [n_tokens][value_dim]
-  std::vector<float> beta_;   // [n_tokens][n_v_heads]
-  std::vector<float> decay_;  // [n_tokens][n_v_heads]: alpha, then the log of the decay
-  std::vector<float> o_;      // [n_tokens][value_dim]
-};
+// Layer `layer` on the normed input h ([n_tokens][d_model]) of the batch in `pass`; the output
+// projection into out ([n_tokens][d_model]). Advances each sequence's state of this layer by its
+// tokens, in batch order. Its activations are the pass's block scratch.
+void delta_net_layer(ForwardPass& pass, int64_t layer, const DeltaNetWeights& w,
+                     const DeltaNetShape& shape, float rms_eps, const float* h, float* out);
 
 }  // namespace hearth::model

@@ -63,6 +63,11 @@ class Sequence {
   }
   size_t element_bytes() const { return kv_type_ == KvType::kF16 ? 2 : 4; }
   size_t bytes() const { return keys_.size() + values_.size() + recurrent_.size() * sizeof(float); }
+  // Of bytes(), those in memory: the caches fill in as positions are first written.
+  size_t resident_bytes() const {
+    return keys_.residency().resident + values_.residency().resident +
+           recurrent_.size() * sizeof(float);
+  }
   bool has_recurrent_state() const { return !recurrent_.empty(); }
 
   // The key (head_dim elements) / value (head_dim_v elements) row of `position`; consecutive

@@ -59,7 +59,7 @@ class Qwen35Model final : public ArchModel {
       const auto l = static_cast<int64_t>(il);
       pass.rms_norm(x, layer.attn_norm, h, d_model);
       if (layer.recurrent) {
-        delta_net_.forward(pass, l, layer.delta_net, config_.delta_net, config_.rms_eps, h, out);
+        delta_net_layer(pass, l, layer.delta_net, config_.delta_net, config_.rms_eps, h, out);
       } else {
         pass.attention(l, layer.attention, h, out);
       }
@@ -95,7 +95,6 @@ class Qwen35Model final : public ArchModel {
   bool moe_;
   MoeRouting routing_;
   // Forward scratch (Model::forward is not reentrant: one forward at a time per model).
-  mutable DeltaNet delta_net_;
   mutable std::vector<float> shared_out_;  // [n_tokens][d_model] the shared expert's output
 };
 
