@@ -59,7 +59,8 @@ import json, statistics, sys
 preset, type_, hearth, llama = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
 row = {"model": preset, "type": type_, "ceiling": hearth["decode_ceiling_tokens_per_s"],
        "bandwidth": hearth["read_bandwidth_bytes_per_s"], "threads": hearth["threads"],
-       "large_pages": hearth["file_resident_bytes_in_large_pages"] / max(hearth["file_resident_bytes"], 1)}
+       "large_pages": hearth["file_resident_bytes_in_large_pages"] / max(hearth["file_resident_bytes"], 1),
+       "besides": hearth["resident_bytes"] - hearth["file_resident_bytes"] - hearth["kv_cache_resident_bytes"]}
 for r in hearth["results"]:
     row["hearth_" + r["test"][:2]] = r["median_tokens_per_s"]
 for k in ("pp", "tg"):
@@ -73,14 +74,15 @@ python3 - "$results" "$n_prompt" "$n_gen" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 pp, tg = sys.argv[2], sys.argv[3]
-print(f"| model | type | threads | hearth pp{pp} | llama.cpp pp{pp} | ratio | hearth tg{tg} | llama.cpp tg{tg} | ratio | read GB/s | ceiling | hearth / ceiling | 2 MiB pages |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print(f"| model | type | threads | hearth pp{pp} | llama.cpp pp{pp} | ratio | hearth tg{tg} | llama.cpp tg{tg} | ratio | read GB/s | ceiling | hearth / ceiling | 2 MiB pages | MiB besides file + KV |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for r in rows:
     f = lambda k: r.get(k, float("nan"))
     print(f"| {r['model']} | {r['type']} | {r['threads']} | {f('hearth_pp'):.1f} | {f('llama_pp'):.1f} | "
           f"{f('hearth_pp') / f('llama_pp'):.2f} | {f('hearth_tg'):.1f} | {f('llama_tg'):.1f} | "
           f"{f('hearth_tg') / f('llama_tg'):.2f} | {r['bandwidth'] / 1e9:.1f} | {r['ceiling']:.1f} | "
-          f"{f('hearth_tg') / r['ceiling']:.2f} | {r['large_pages']:.0%} |")
+          f"{f('hearth_tg') / r['ceiling']:.2f} | {r['large_pages']:.0%} | {r['besides'] / 2**20:.1f} |")
 print("\nread GB/s: hearth bench's median read bandwidth over passes taken around its runs of that row")
 print("2 MiB pages: the share of the model file's pages in memory that hearth had mapped in 2 MiB pages")
+print("MiB besides file + KV: hearth's resident memory after its runs less the file's and the KV cache's pages in memory")
 PY

@@ -184,6 +184,7 @@ TEST(Bench, PrintsTableAndJson) {
   EXPECT_NE(table.out.find("| tg8 |"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("decode ceiling"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("weights in 2 MiB pages: "), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("resident memory "), std::string::npos) << table.out;
   const auto json =
       run_hearth({"bench", "-m", model.string(), "-p", "16", "-n", "4", "-r", "1", "--json"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
@@ -194,6 +195,13 @@ TEST(Bench, PrintsTableAndJson) {
   EXPECT_LE((*parsed)["file_resident_bytes_in_large_pages"].get<uint64_t>(),
             (*parsed)["file_resident_bytes"].get<uint64_t>());
   EXPECT_GT((*parsed)["file_resident_bytes"].get<uint64_t>(), 0u);
+  // The KV cache fills in as it is written: 16 positions of a context of 16 are in memory, in
+  // whole pages of its keys' and its values' buffers.
+  const auto kv_resident = (*parsed)["kv_cache_resident_bytes"].get<uint64_t>();
+  EXPECT_GT(kv_resident, 0u);
+  EXPECT_LE(kv_resident, (*parsed)["kv_cache_bytes"].get<uint64_t>() + 2 * 4096);
+  EXPECT_LE((*parsed)["file_resident_bytes"].get<uint64_t>() + kv_resident,
+            (*parsed)["resident_bytes"].get<uint64_t>());
 }
 
 }  // namespace

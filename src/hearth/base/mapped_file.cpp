@@ -95,7 +95,7 @@ MappedRegion::~MappedRegion() {
   if (data_ != nullptr) ::munmap(data_, size_);
 }
 
-MappedFile::Residency MappedFile::residency() const {
+MappedRegion::Residency MappedRegion::residency() const {
   Residency residency;
   std::FILE* smaps = data() != nullptr ? std::fopen("/proc/self/smaps", "r") : nullptr;
   if (smaps == nullptr) return residency;
@@ -111,7 +111,8 @@ MappedFile::Residency MappedFile::residency() const {
       inside = start >= begin && stop <= end;
     } else if (inside && std::sscanf(line, "Rss: %zu kB", &kib) == 1) {
       residency.resident += kib * 1024;
-    } else if (inside && std::sscanf(line, "FilePmdMapped: %zu kB", &kib) == 1) {
+    } else if (inside && (std::sscanf(line, "FilePmdMapped: %zu kB", &kib) == 1 ||
+                          std::sscanf(line, "AnonHugePages: %zu kB", &kib) == 1)) {
       residency.in_large_pages += kib * 1024;
     }
   }

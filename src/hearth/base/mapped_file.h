@@ -34,6 +34,15 @@ class MappedRegion {
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
 
+  // Of the region's pages now in memory (Rss in /proc/self/smaps), the bytes mapped in 2 MiB
+  // pages (FilePmdMapped for a file, AnonHugePages for anonymous memory); zeros where smaps is
+  // unavailable.
+  struct Residency {
+    size_t resident = 0;
+    size_t in_large_pages = 0;
+  };
+  Residency residency() const;
+
  private:
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
@@ -48,13 +57,7 @@ class MappedFile {
   std::span<const uint8_t> bytes() const { return {data(), size()}; }
   const std::filesystem::path& path() const { return path_; }
 
-  // Of the file's pages now in memory (Rss in /proc/self/smaps), the bytes mapped in 2 MiB pages
-  // (FilePmdMapped); zeros where smaps is unavailable.
-  struct Residency {
-    size_t resident = 0;
-    size_t in_large_pages = 0;
-  };
-  Residency residency() const;
+  MappedRegion::Residency residency() const { return region_.residency(); }
 
  private:
   MappedFile(std::filesystem::path path, MappedRegion region)
@@ -73,6 +76,7 @@ class LargePageBuffer {
 
   uint8_t* data() const { return region_.data(); }
   size_t size() const { return region_.size(); }
+  MappedRegion::Residency residency() const { return region_.residency(); }
 
  private:
   explicit LargePageBuffer(MappedRegion region) : region_(std::move(region)) {}

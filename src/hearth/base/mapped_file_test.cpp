@@ -57,7 +57,7 @@ TEST(MappedFile, MapsAtLargePageBoundary) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(file->data()) % kLargePageBytes, 0u);
   ASSERT_EQ(file->size(), contents.size());
   EXPECT_EQ(std::memcmp(file->data(), contents.data(), contents.size()), 0);
-  const MappedFile::Residency residency = file->residency();
+  const MappedRegion::Residency residency = file->residency();
   EXPECT_LE(residency.in_large_pages, residency.resident);
   EXPECT_GE(residency.resident, contents.size());  // every byte was just compared
   MappedFile moved = std::move(file).value();
