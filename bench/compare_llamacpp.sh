@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Decode and prefill speed, hearth beside llama.cpp (node-llama-cpp 3.22.1's prebuilt CPU build)
 # on the same synthetic GGUF files with the same thread count, in one run: for each model,
-# `hearth bench --json` and bench/llama_cpp_speed.mjs alternate; prints a Markdown table of
-# medians, ratios, and the decode ceiling (read bandwidth measured by hearth bench around its own
-# runs of the row / bytes of weights per token). Usage: compare_llamacpp.sh [BUILD_DIR] (a
-# Release build).
-# Env: THREADS (2), N_PROMPT (512), N_GEN (128), REPS (3), MODELS (default list below, as
+# `hearth bench --json` and bench/llama_cpp_speed.mjs alternate for ROUNDS rounds of REPS runs
+# each, which side goes first alternating by round; prints a Markdown table of the medians over
+# all runs, ratios, and the decode ceiling (the median read bandwidth measured by hearth bench
+# around its own runs of the row / bytes of weights per token). Usage: compare_llamacpp.sh
+# [BUILD_DIR] (a Release build).
+# Env: THREADS (2), N_PROMPT (512), N_GEN (128), REPS (3), ROUNDS (2), MODELS (default list, as
 # arch:preset:type[:layers], the optional layer count keeping the first layers of a shape too
 # big for the machine), WORK (BUILD_DIR/compare-llamacpp).
 set -euo pipefail
@@ -17,6 +18,7 @@ threads="${THREADS:-2}"
 n_prompt="${N_PROMPT:-512}"
 n_gen="${N_GEN:-128}"
 reps="${REPS:-3}"
+rounds="${ROUNDS:-2}"
 work="${WORK:-$build/compare-llamacpp}"
 models="${MODELS:-qwen3:qwen3-0.6b:q8_0 qwen3:qwen3-0.6b:q4_0 llama:llama-3.2-1b:q4_0 llama:llama-3.2-1b:q4_k_m}"
 
@@ -29,6 +31,18 @@ cp "$source_dir/bench/llama_cpp_speed.mjs" "$work/node/"
 
 results="$work/results.jsonl"
 : > "$results"
+# One round of either side on $file, appended to $rounds_file as {"hearth": ...} / {"llama": ...}.
+run_hearth() {
+  local json
+  json="$("$hearth" bench -m "$file" -t "$threads" -p "$n_prompt" -n "$n_gen" -r "$reps" --json 2>/dev/null |
+    python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)))')"
+  echo "{\"hearth\": $json}" >>"$rounds_file"
+}
+run_llama_cpp() {
+  local json
+  json="$(cd "$work/node" && node llama_cpp_speed.mjs "$file" "$threads" "$n_prompt" "$n_gen" "$reps")"
+  echo "{\"llama\": $json}" >>"$rounds_file"
+}
 for spec in $models; do
   IFS=: read -r arch preset type layers <<<"$spec"
   layer_flags=()
@@ -52,20 +66,30 @@ for spec in $models; do
     esac
   fi
   echo "== $name $type" >&2
-  hearth_json="$("$hearth" bench -m "$file" -t "$threads" -p "$n_prompt" -n "$n_gen" -r "$reps" --json 2>/dev/null)"
-  llama_json="$(cd "$work/node" && node llama_cpp_speed.mjs "$file" "$threads" "$n_prompt" "$n_gen" "$reps")"
-  python3 - "$name" "$type" "$hearth_json" "$llama_json" >>"$results" <<'PY'
+  # Rounds alternate which side runs first, so that the VM's slow and fast phases fall on both.
+  rounds_file="$work/rounds.jsonl"
+  : > "$rounds_file"
+  for round in $(seq 1 "$rounds"); do
+    if [ $((round % 2)) -eq 1 ]; then run_hearth; run_llama_cpp; else run_llama_cpp; run_hearth; fi
+  done
+  python3 - "$name" "$type" "$rounds_file" >>"$results" <<'PY'
 import json, statistics, sys
-preset, type_, hearth, llama = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
-row = {"model": preset, "type": type_, "ceiling": hearth["decode_ceiling_tokens_per_s"],
-       "bandwidth": hearth["read_bandwidth_bytes_per_s"], "threads": hearth["threads"],
-       "large_pages": hearth["file_resident_bytes_in_large_pages"] / max(hearth["file_resident_bytes"], 1),
-       "besides": hearth["resident_bytes"] - hearth["file_resident_bytes"] - hearth["kv_cache_resident_bytes"]}
-for r in hearth["results"]:
-    row["hearth_" + r["test"][:2]] = r["median_tokens_per_s"]
+preset, type_, rounds = sys.argv[1], sys.argv[2], [json.loads(l) for l in open(sys.argv[3])]
+hearth = [r["hearth"] for r in rounds if "hearth" in r]
+llama = [r["llama"] for r in rounds if "llama" in r]
+last = hearth[-1]
+row = {"model": preset, "type": type_, "threads": last["threads"],
+       "ceiling": statistics.median(h["decode_ceiling_tokens_per_s"] for h in hearth),
+       "bandwidth": statistics.median(h["read_bandwidth_bytes_per_s"] for h in hearth),
+       "large_pages": last["file_resident_bytes_in_large_pages"] / max(last["file_resident_bytes"], 1),
+       "besides": last["resident_bytes"] - last["file_resident_bytes"] - last["kv_cache_resident_bytes"]}
 for k in ("pp", "tg"):
-    if llama.get(k):
-        row["llama_" + k] = statistics.median(llama[k])
+    samples = [s for h in hearth for r in h["results"] if r["test"].startswith(k) for s in r["samples"]]
+    if samples:
+        row["hearth_" + k] = statistics.median(samples)
+    samples = [s for l in llama for s in l.get(k, [])]
+    if samples:
+        row["llama_" + k] = statistics.median(samples)
 print(json.dumps(row))
 PY
 done
