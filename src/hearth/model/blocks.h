@@ -166,8 +166,8 @@ class ForwardPass {
   };
   static constexpr int64_t kQueryBlockTokens = 4;
   // Reads the block's queries from q ([n_tokens][n_heads * head_dim]) and writes its heads'
-  // outputs into out ([n_tokens][n_heads * head_dim_v]).
-  void attend(int64_t layer, const QueryBlock& block, int64_t kv_head, const float* q, float* out,
+  // outputs into heads ([n_tokens][n_heads * head_dim_v]).
+  void attend(int64_t layer, const QueryBlock& block, int64_t kv_head, const float* q, float* heads,
               float* scratch);
   static constexpr int64_t kLineFloats = 64 / sizeof(float);
   // n floats of the block scratch buffer, starting on a cache line.

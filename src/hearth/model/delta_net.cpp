@@ -86,8 +86,8 @@ void delta_net_layer(ForwardPass& pass, int64_t layer, const DeltaNetWeights& w,
   const int64_t d = shape.head_dim;
   const int64_t kernel = shape.conv_kernel;
   // qkv: [n_tokens][conv_dim], convolved in place; z: [n_tokens][value_dim];
-  // beta: [n_tokens][n_v_heads]; decay: [n_tokens][n_v_heads], alpha, then the log of the decay;
-  // o: [n_tokens][value_dim].
+  // betas: [n_tokens][n_v_heads]; decays: [n_tokens][n_v_heads], alpha, then the log of the
+  // decay; outputs: [n_tokens][value_dim].
   const auto [qkv, z, betas, decays, outputs] =
       pass.block_scratch<5>({n_tokens * conv_dim, n_tokens * value_dim, n_tokens * n_v_heads,
                              n_tokens * n_v_heads, n_tokens * value_dim});
