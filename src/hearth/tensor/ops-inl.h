@@ -408,7 +408,6 @@ void WeightedRowSumsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, i
                        const float* weights, int64_t n_sets, int64_t weight_stride, float* y,
                        int64_t y_stride) {
   const OpsTag df;
-  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
   InPassesOf4(n_sets, [&]<int64_t kSlots>(int64_t first) {
     const float* ws[kSlots];
     for (int64_t j = 0; j < kSlots; ++j) ws[j] = weights + (first + j) * weight_stride;
