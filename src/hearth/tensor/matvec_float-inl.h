@@ -1,7 +1,7 @@
 // Highway kernel for matvec over the float storage types F32, F16 and BF16: one row at a time,
-// weights widened to float32 and multiplied into four accumulators (to hide FMA latency). The
-// storage type is a template parameter; only the load differs. Included by matvec_float.cpp
-// once per target (foreach_target), inside HWY_NAMESPACE.
+// weights widened to float32 and multiplied into four accumulators (to hide FMA latency), the
+// rows prefetched ahead (StreamPrefetch). The storage type is a template parameter; only the load
+// differs. Included by matvec_float.cpp once per target (foreach_target), inside HWY_NAMESPACE.
 #if defined(HEARTH_TENSOR_MATVEC_FLOAT_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef HEARTH_TENSOR_MATVEC_FLOAT_INL_H_
 #undef HEARTH_TENSOR_MATVEC_FLOAT_INL_H_
@@ -14,6 +14,7 @@
 
 #include "hearth/base/ggml_types.h"
 #include "hearth/tensor/kernel_common-inl.h"
+#include "hearth/tensor/stream.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -31,6 +32,7 @@ void FloatRows(const uint8_t* weights, int64_t row_bytes, int64_t row_begin, int
                int64_t n_cols, const float* x, float* y) {
   const FloatRowTag df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
+  StreamPrefetch prefetch(weights + row_begin * row_bytes);
   for (int64_t r = row_begin; r < row_end; ++r) {
     const uint8_t* row = weights + r * row_bytes;
     auto sum0 = hn::Zero(df);
@@ -39,6 +41,7 @@ void FloatRows(const uint8_t* weights, int64_t row_bytes, int64_t row_begin, int
     auto sum3 = hn::Zero(df);
     int64_t i = 0;
     for (; i + 4 * n <= n_cols; i += 4 * n) {
+      prefetch.reached(row + (i + 4 * n) * kFloatElementBytes<kType>);
       sum0 = hn::MulAdd(LoadRowAsFloat<kType>(df, row, i), hn::LoadU(df, x + i), sum0);
       sum1 = hn::MulAdd(LoadRowAsFloat<kType>(df, row, i + n), hn::LoadU(df, x + i + n), sum1);
       sum2 =

@@ -9,8 +9,9 @@
 // one convert and multiply-add per chunk then scale the 8 totals into the token's float sums
 // (AddChunks), and each 8 rows' sums are reduced across lanes together (SumRowsOf8). One token
 // (decode) decodes each chunk as it goes; a batch decodes a block of rows once into scratch and
-// runs its tokens over it in groups held in registers (QuantRowsAllTokens). Each token gets the
-// same operations in the same order whatever the other tokens, so its y does not depend on them.
+// runs its tokens over it in groups held in registers (QuantRowsAllTokens). Both prefetch the
+// rows ahead (StreamPrefetch). Each token gets the same operations in the same order whatever the
+// other tokens, so its y does not depend on them.
 // Included by matvec_quant.cpp once per target.
 #if defined(HEARTH_TENSOR_MATVEC_QUANT_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef HEARTH_TENSOR_MATVEC_QUANT_INL_H_
@@ -33,6 +34,7 @@
 #include "hearth/tensor/k_quants.h"
 #include "hearth/tensor/kernel_common-inl.h"
 #include "hearth/tensor/matvec_kernels.h"
+#include "hearth/tensor/stream.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -797,6 +799,12 @@ struct PreparedChunk {
   HWY_ALIGN float b[8];  // kMin
 };
 
+// The offset in a row just past the blocks of groups [g0, g0 + 8) (n_groups in all).
+template <class F>
+HWY_INLINE int64_t ChunkEnd(int64_t g0, int64_t n_groups) {
+  return std::min<int64_t>(g0 + 8, n_groups) * 32 / F::kBlockElements * F::kBlockBytes;
+}
+
 // Groups [g0, g0 + 8) of `row` (n_groups in all), decoded through `buffer` (kQkK bytes).
 template <GgmlType kType>
 HWY_INLINE void PrepareChunk(const uint8_t* row, int64_t g0, int64_t n_groups, uint8_t* buffer,
@@ -891,13 +899,16 @@ void QuantRowsOneToken(const uint8_t* weights, int64_t row_bytes, int64_t row_be
   const int64_t n_groups = n_cols / 32;
   HWY_ALIGN uint8_t buffer[internal::kQkK];
   HWY_ALIGN float row_sums[8 * 8];
+  StreamPrefetch prefetch(weights + row_begin * row_bytes);
   for (int64_t r0 = row_begin; r0 < row_end; r0 += 8) {
     const int64_t n_rows = std::min<int64_t>(8, row_end - r0);
     for (int64_t i = 0; i < 8; ++i) {
       auto sums = hn::Zero(df);  // (rows past row_end add zeros)
       for (int64_t g0 = 0; g0 < n_groups && i < n_rows; g0 += 8) {
+        const uint8_t* row = weights + (r0 + i) * row_bytes;
+        prefetch.reached(row + ChunkEnd<F>(g0, n_groups));
         PreparedChunk chunk;
-        PrepareChunk<kType>(weights + (r0 + i) * row_bytes, g0, n_groups, buffer, chunk);
+        PrepareChunk<kType>(row, g0, n_groups, buffer, chunk);
         AddChunks<F, 1>({&chunk}, x, 0, g0, {&sums});
       }
       StoreLanes(sums, row_sums + 8 * i);
@@ -1004,9 +1015,11 @@ void QuantRowsAllTokens(const uint8_t* weights, int64_t row_bytes, int64_t row_b
   thread_local std::vector<LaneSums> partial;
   prepared.resize(static_cast<size_t>(block_rows * n_chunks));
   HWY_ALIGN uint8_t buffer[internal::kQkK];
+  StreamPrefetch prefetch(weights + row_begin * row_bytes);
   for (int64_t r0 = row_begin; r0 < row_end; r0 += block_rows) {
     const int64_t n_rows = std::min(block_rows, row_end - r0);
     for (int64_t r = 0; r < n_rows; ++r) {
+      prefetch.reached(weights + (r0 + r + 1) * row_bytes);
       for (int64_t c = 0; c < n_chunks; ++c) {
         PrepareChunk<kType>(weights + (r0 + r) * row_bytes, 8 * c, n_groups, buffer,
                             prepared[static_cast<size_t>(r * n_chunks + c)]);

@@ -1,0 +1,40 @@
+// Streaming weights from memory: StreamPrefetch, the software prefetch the matvec kernels run
+// ahead of their reads, and sum_words, the read-bandwidth yardstick (`hearth bench`'s decode
+// ceiling, the kernels benchmark's `read` rows) that streams memory the same way, so that the
+// kernels are measured against the best plain read of the same technique.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "hearth/base/thread_pool.h"
+#include "hwy/cache_control.h"
+
+namespace hearth::tensor {
+
+// Asks for the cache lines of a stream kDistance bytes ahead of where its reader is: call
+// reached(p) as the reads pass p, and every line up to p + kDistance not yet asked for is
+// prefetched. The hardware prefetcher alone falls behind when the host's memory is contended
+// (higher latency): there a one-token Q4_0 matvec streamed at 0.6-0.7 of a plain read and
+// 1.1-1.5x faster with 2-8 KiB of software prefetch (docs/PERFORMANCE.md). Prefetches never
+// fault, so the lines past a stream's end cost only their bandwidth.
+class StreamPrefetch {
+ public:
+  static constexpr int64_t kDistance = 4096;
+
+  explicit StreamPrefetch(const uint8_t* start) : next_(start + kDistance) {}
+
+  void reached(const uint8_t* p) {
+    for (; next_ < p + kDistance; next_ += kLineBytes) hwy::Prefetch(next_);
+  }
+
+ private:
+  static constexpr int64_t kLineBytes = 64;
+  const uint8_t* next_;
+};
+
+// The sum of `words`, read in 1 MiB tasks over the pool (null: the calling thread), each with
+// StreamPrefetch ahead of it.
+uint64_t sum_words(std::span<const uint64_t> words, ThreadPool* pool);
+
+}  // namespace hearth::tensor
