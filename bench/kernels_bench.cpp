@@ -25,6 +25,7 @@
 #include "hearth/tensor/matvec.h"
 #include "hearth/tensor/ops.h"
 #include "hearth/tensor/quantize.h"
+#include "hearth/tensor/stream.h"
 
 namespace {
 
@@ -78,29 +79,17 @@ void bench_matvec(benchmark::State& state, GgmlType type, int threads, int64_t n
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * matrix_bytes));
 }
 
-// Reads 256 MiB per iteration (a sum of 64-bit words, split over the pool like matvec's rows).
+// Reads 256 MiB per iteration (tensor::sum_words: 1 MiB tasks over the pool, software prefetch
+// ahead as in matvec).
 void bench_read(benchmark::State& state, int threads) {
   hearth::LargePageBuffer buffer = hearth::LargePageBuffer::allocate(kStreamBytes).value();
   const std::span<uint64_t> data(reinterpret_cast<uint64_t*>(buffer.data()),
                                  kStreamBytes / sizeof(uint64_t));
   std::fill(data.begin(), data.end(), uint64_t{1});
   ThreadPool& pool = pool_of(threads);
-  constexpr int64_t kTasks = 256;
-  const auto per_task = static_cast<int64_t>(data.size()) / kTasks;
-  std::vector<uint64_t> sums(kTasks);
   for (auto _ : state) {
-    pool.run(kTasks, [&](int64_t task, int) {
-      const uint64_t* p = data.data() + task * per_task;
-      uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (int64_t i = 0; i < per_task; i += 4) {
-        s0 += p[i];
-        s1 += p[i + 1];
-        s2 += p[i + 2];
-        s3 += p[i + 3];
-      }
-      sums[task] = s0 + s1 + s2 + s3;
-    });
-    benchmark::DoNotOptimize(sums.data());
+    uint64_t sum = hearth::tensor::sum_words(data, &pool);
+    benchmark::DoNotOptimize(sum);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kStreamBytes));
 }

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "hearth/base/mapped_file.h"
 #include "hearth/cli/commands.h"
 #include "hearth/cli/engine_flags.h"
+#include "hearth/tensor/stream.h"
 
 namespace hearth::cli {
 namespace {
@@ -76,9 +78,10 @@ uint64_t weight_bytes_per_token(const gguf::File& file, const model::ModelConfig
 }
 
 // The machine's read bandwidth in bytes/s, a pass at a time: every thread of the pool sums a
-// buffer far larger than the caches. This VM's bandwidth moves by a third over minutes, so the
-// bench takes a pass before each measured run and one after the last, and the ceiling uses their
-// median: the bandwidth the machine had while the model ran.
+// buffer far larger than the caches, prefetching ahead as the kernels do (tensor::sum_words).
+// This VM's bandwidth moves by a third over minutes, so the bench takes a pass before each
+// measured run and one after the last, and the ceiling uses their median: the bandwidth the
+// machine had while the model ran.
 class BandwidthProbe {
  public:
   // The buffer is in 2 MiB pages where the kernel gives them, as the weights are: with 4 KiB
@@ -91,26 +94,12 @@ class BandwidthProbe {
   }
 
   void pass() {
-    constexpr int64_t kChunks = 256;
-    std::vector<uint64_t> sums(kChunks);
-    const size_t per_chunk = kWords / kChunks;
-    const auto* words = reinterpret_cast<const uint64_t*>(buffer_.data());
+    const std::span<const uint64_t> words(reinterpret_cast<const uint64_t*>(buffer_.data()),
+                                          kWords);
     const double start = now_seconds();
-    pool_.run(kChunks, [&](int64_t chunk, int) {
-      const uint64_t* p = words + chunk * per_chunk;
-      uint64_t a = 0, b = 0, c = 0, d = 0;
-      for (size_t i = 0; i < per_chunk; i += 4) {
-        a += p[i];
-        b += p[i + 1];
-        c += p[i + 2];
-        d += p[i + 3];
-      }
-      sums[chunk] = a + b + c + d;
-    });
+    const uint64_t sum = tensor::sum_words(words, &pool_);
     readings_.push_back(kBytes / (now_seconds() - start));
-    uint64_t check = 0;
-    for (uint64_t s : sums) check += s;
-    if (check != kWords) std::fprintf(stderr, "hearth: bandwidth pass read wrong sums\n");
+    if (sum != kWords) std::fprintf(stderr, "hearth: bandwidth pass read wrong sums\n");
   }
 
   // The median reading (three passes first when none was taken).
