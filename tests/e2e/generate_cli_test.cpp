@@ -1,8 +1,8 @@
 // End-to-end tests of the in-process model commands as a user runs them: `hearth run` streams
 // text and prints timings, is repeatable under a seed and the same at 1 and 2 threads;
 // `hearth logits` writes llama.cpp's golden logits for a testdata model; `hearth chat` answers
-// over stdin with the model's template; `hearth bench` prints its table and JSON; bad input ends
-// in a one-line error (exit 2 for usage, 1 for a bad file), never a crash.
+// over stdin with the model's template; `hearth bench` prints its table and JSON, also at a
+// depth; bad input ends in a one-line error (exit 2 for usage, 1 for a bad file), never a crash.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -202,6 +202,21 @@ TEST(Bench, PrintsTableAndJson) {
   EXPECT_LE(kv_resident, (*parsed)["kv_cache_bytes"].get<uint64_t>() + 2 * 4096);
   EXPECT_LE((*parsed)["file_resident_bytes"].get<uint64_t>() + kv_resident,
             (*parsed)["resident_bytes"].get<uint64_t>());
+}
+
+TEST(Bench, MeasuresAtADepthAndRefusesOneBeyondTheContext) {
+  HEARTH_REQUIRE_TESTDATA(model, "models/tiny-llama-q4_0.gguf");
+  const auto deep =
+      run_hearth({"bench", "-m", model.string(), "-d", "24", "-p", "8", "-n", "4", "-r", "1"});
+  ASSERT_EQ(deep.exit_code, 0) << deep.err;
+  EXPECT_NE(deep.out.find("| pp8 @ d24 |"), std::string::npos) << deep.out;
+  EXPECT_NE(deep.out.find("| tg4 @ d24 |"), std::string::npos) << deep.out;
+  EXPECT_NE(deep.out.find("not the KV cache read at depth 24"), std::string::npos) << deep.out;
+  // 24 tokens of depth and 8 of prompt do not fit a context of 16.
+  const auto full = run_hearth(
+      {"bench", "-m", model.string(), "-c", "16", "-d", "24", "-p", "8", "-n", "0", "-r", "1"});
+  EXPECT_NE(full.exit_code, 0) << full.out;
+  EXPECT_NE(full.err.find("the context is full"), std::string::npos) << full.err;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // `hearth bench`: prompt processing (pp) and generation (tg) tokens/s of a model, like
-// llama-bench: pp feeds N random tokens to an empty context in --ubatch chunks; tg generates N
-// tokens one at a time from an empty context. Each test runs once to warm up and then -r times;
+// llama-bench: pp feeds N random tokens to the context in --ubatch chunks; tg generates N tokens
+// one at a time. Both start from an empty context, or with -d D from D random tokens fed to it
+// untimed (llama-bench's "@ dD"). Each test runs once to warm up and then -r times;
 // the table shows the median and the spread (min-max). Also measures the machine's memory read
 // bandwidth with the same threads, around the measured runs, and prints the decode ceiling it
 // implies (bandwidth / bytes of weights read per token), and the resident memory after the runs
@@ -30,6 +31,7 @@ struct BenchFlags {
   EngineFlags engine;
   int64_t n_prompt = 512;
   int64_t n_gen = 128;
+  int64_t depth = 0;
   int reps = 5;
   bool json = false;
 };
@@ -134,41 +136,40 @@ uint64_t resident_bytes() {
   return kib * 1024;
 }
 
-Result<double> time_prompt(engine::Engine& engine, model::Sequence& sequence, int64_t n_tokens,
-                           std::mt19937& rng) {
+// Feeds n random tokens to `sequence` after what it holds: in --ubatch chunks with logits for the
+// last token only (a prompt), or one token at a time with logits for each (`decode`).
+Status feed(engine::Engine& engine, model::Sequence& sequence, int64_t n, bool decode,
+            std::mt19937& rng) {
   std::uniform_int_distribution<int32_t> token(0,
                                                static_cast<int32_t>(engine.config().n_vocab - 1));
+  const int64_t chunk = decode ? 1 : engine.options().n_ubatch;
   std::vector<model::BatchToken> batch;
   std::vector<float> logits;
-  sequence.truncate(0);
-  const double start = now_seconds();
-  for (int64_t begin = 0; begin < n_tokens; begin += engine.options().n_ubatch) {
+  for (int64_t begin = 0; begin < n; begin += chunk) {
     batch.clear();
-    const int64_t end = std::min(n_tokens, begin + engine.options().n_ubatch);
+    const int64_t end = std::min(n, begin + chunk);
     for (int64_t i = begin; i < end; ++i)
-      batch.push_back({&sequence, token(rng), i + 1 == n_tokens});
+      batch.push_back({&sequence, token(rng), decode || i + 1 == n});
     HEARTH_RETURN_IF_ERROR(engine.model().forward(batch, logits, &engine.pool()));
   }
-  return n_tokens / (now_seconds() - start);
+  return Status();
 }
 
-Result<double> time_generation(engine::Engine& engine, model::Sequence& sequence, int64_t n_tokens,
-                               std::mt19937& rng) {
-  std::uniform_int_distribution<int32_t> token(0,
-                                               static_cast<int32_t>(engine.config().n_vocab - 1));
-  std::vector<float> logits;
+// Tokens/s of feeding n tokens (a prompt, or `decode`) after `depth` tokens fed untimed.
+Result<double> time_feed(engine::Engine& engine, model::Sequence& sequence, int64_t depth,
+                         int64_t n, bool decode, std::mt19937& rng) {
   sequence.truncate(0);
+  HEARTH_RETURN_IF_ERROR(feed(engine, sequence, depth, false, rng));
   const double start = now_seconds();
-  for (int64_t i = 0; i < n_tokens; ++i) {
-    const model::BatchToken entry{&sequence, token(rng), true};
-    HEARTH_RETURN_IF_ERROR(engine.model().forward({&entry, 1}, logits, &engine.pool()));
-  }
-  return n_tokens / (now_seconds() - start);
+  HEARTH_RETURN_IF_ERROR(feed(engine, sequence, n, decode, rng));
+  return n / (now_seconds() - start);
 }
 
 int run_bench(const BenchFlags& flags) {
   EngineFlags engine_flags = flags.engine;
-  if (engine_flags.ctx_size == 0) engine_flags.ctx_size = std::max(flags.n_prompt, flags.n_gen);
+  if (engine_flags.ctx_size == 0) {
+    engine_flags.ctx_size = flags.depth + std::max(flags.n_prompt, flags.n_gen);
+  }
   auto loaded = load_engine(engine_flags);
   if (!loaded.ok()) return report_error(loaded.error());
   engine::Engine& engine = **loaded;
@@ -180,23 +181,23 @@ int run_bench(const BenchFlags& flags) {
   auto created_probe = BandwidthProbe::create(engine.pool());
   if (!created_probe.ok()) return report_error(created_probe.error());
   std::unique_ptr<BandwidthProbe> probe = std::move(created_probe).value();
-  const auto measure = [&](const std::string& prefix, int64_t n, auto timer) -> Status {
+  const auto measure = [&](const std::string& prefix, int64_t n, bool decode) -> Status {
     if (n <= 0) return Status();
-    Measurement m{fmt::format("{}{}", prefix, n), n, {}};
-    HEARTH_RETURN_IF_ERROR(timer(engine, **sequence, n, rng));  // warm-up
+    const std::string at_depth = flags.depth > 0 ? fmt::format(" @ d{}", flags.depth) : "";
+    Measurement m{fmt::format("{}{}{}", prefix, n, at_depth), n, {}};
+    const auto timed = [&] { return time_feed(engine, **sequence, flags.depth, n, decode, rng); };
+    HEARTH_RETURN_IF_ERROR(timed());  // warm-up
     for (int r = 0; r < flags.reps; ++r) {
       probe->pass();
-      HEARTH_ASSIGN_OR_RETURN(const double rate, timer(engine, **sequence, n, rng));
+      HEARTH_ASSIGN_OR_RETURN(const double rate, timed());
       m.tokens_per_second.push_back(rate);
     }
     probe->pass();
     results.push_back(std::move(m));
     return Status();
   };
-  if (Status s = measure("pp", flags.n_prompt, time_prompt); !s.ok())
-    return report_error(s.error());
-  if (Status s = measure("tg", flags.n_gen, time_generation); !s.ok())
-    return report_error(s.error());
+  if (Status s = measure("pp", flags.n_prompt, false); !s.ok()) return report_error(s.error());
+  if (Status s = measure("tg", flags.n_gen, true); !s.ok()) return report_error(s.error());
   const double bandwidth = probe->median();
   probe.reset();  // (its buffer is not part of the resident memory reported)
 
@@ -219,6 +220,7 @@ int run_bench(const BenchFlags& flags) {
                 {"file_resident_bytes_in_large_pages", weights.in_large_pages},
                 {"parameters", n_params},
                 {"threads", engine.pool().size()},
+                {"depth", flags.depth},
                 {"read_bandwidth_bytes_per_s", bandwidth},
                 {"weight_bytes_per_token", per_token},
                 {"decode_ceiling_tokens_per_s", ceiling},
@@ -250,6 +252,10 @@ int run_bench(const BenchFlags& flags) {
     if (m.test.rfind("tg", 0) == 0)
       std::printf(" (%s at %.0f%%)", m.test.c_str(), 100 * m.median() / ceiling);
   }
+  if (flags.depth > 0) {
+    std::printf("; the ceiling counts weights only, not the KV cache read at depth %lld",
+                static_cast<long long>(flags.depth));
+  }
   // Decoding reads weights mapped in 4 KiB pages more slowly (see base/mapped_file.h).
   std::printf(
       "\nweights in 2 MiB pages: %.0f%% of the file's %.1f MiB in memory",
@@ -274,6 +280,10 @@ void register_bench(CLI::App& app, int* exit_code) {
   command->add_option("-p,--n-prompt", flags->n_prompt, "prompt tokens (0: skip)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   command->add_option("-n,--n-gen", flags->n_gen, "generated tokens (0: skip)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  command
+      ->add_option("-d,--n-depth", flags->depth,
+                   "tokens in the context before each test, fed untimed (llama-bench's -d)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   command->add_option("-r,--repetitions", flags->reps, "measured runs per test")
       ->check(CLI::Range(1, 1000));
