@@ -16,7 +16,7 @@ namespace hearth::tensor {
 // reached(p) as the reads pass p, and every line up to p + kDistance not yet asked for is
 // prefetched. The hardware prefetcher alone falls behind when the host's memory is contended
 // (higher latency): there a one-token Q4_0 matvec streamed at 0.6-0.7 of a plain read and
-// 1.1-1.5x faster with 2-8 KiB of software prefetch (docs/PERFORMANCE.md). Prefetches never
+// 1.3-1.5x faster with 2-8 KiB of software prefetch (docs/PERFORMANCE.md). Prefetches never
 // fault, so the lines past a stream's end cost only their bandwidth.
 class StreamPrefetch {
  public:
