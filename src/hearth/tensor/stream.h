@@ -22,15 +22,18 @@ class StreamPrefetch {
  public:
   static constexpr int64_t kDistance = 4096;
 
-  explicit StreamPrefetch(const uint8_t* start) : next_(start + kDistance) {}
+  explicit StreamPrefetch(const uint8_t* start)
+      : next_(reinterpret_cast<uintptr_t>(start) + kDistance) {}
 
   void reached(const uint8_t* p) {
-    for (; next_ < p + kDistance; next_ += kLineBytes) hwy::Prefetch(next_);
+    // Addresses as integers: the lines ahead may lie past the end of the reader's array.
+    const uintptr_t end = reinterpret_cast<uintptr_t>(p) + kDistance;
+    for (; next_ < end; next_ += kLineBytes) hwy::Prefetch(reinterpret_cast<const uint8_t*>(next_));
   }
 
  private:
-  static constexpr int64_t kLineBytes = 64;
-  const uint8_t* next_;
+  static constexpr uintptr_t kLineBytes = 64;
+  uintptr_t next_;
 };
 
 // The sum of `words`, read in 1 MiB tasks over the pool (null: the calling thread), each with
