@@ -799,11 +799,14 @@ struct PreparedChunk {
   HWY_ALIGN float b[8];  // kMin
 };
 
-// The offset in a row just past the blocks of groups [g0, g0 + 8) (n_groups in all).
+// The offset in a row of group g's block (g a multiple of 8 for the K-quants), and the bytes of a
+// whole chunk of 8 groups.
 template <class F>
-HWY_INLINE int64_t ChunkEnd(int64_t g0, int64_t n_groups) {
-  return std::min<int64_t>(g0 + 8, n_groups) * 32 / F::kBlockElements * F::kBlockBytes;
+HWY_INLINE int64_t GroupOffset(int64_t g) {
+  return g * 32 / F::kBlockElements * F::kBlockBytes;
 }
+template <class F>
+inline constexpr int64_t kChunkBytes = (8 * 32 / F::kBlockElements) * F::kBlockBytes;
 
 // Groups [g0, g0 + 8) of `row` (n_groups in all), decoded through `buffer` (kQkK bytes).
 template <GgmlType kType>
@@ -812,7 +815,7 @@ HWY_INLINE void PrepareChunk(const uint8_t* row, int64_t g0, int64_t n_groups, u
   using F = QuantFormat<kType>;
   const int64_t count = std::min<int64_t>(8, n_groups - g0);
   Chunk chunk;
-  Decode<kType>(row + g0 * 32 / F::kBlockElements * F::kBlockBytes, count, buffer, chunk);
+  Decode<kType>(row + GroupOffset<F>(g0), count, buffer, chunk);
   PrepareCodes<F>(chunk, count, out.codes);
   std::memcpy(out.a, chunk.a, sizeof(out.a));
   if constexpr (F::kMin) std::memcpy(out.b, chunk.b, sizeof(out.b));
@@ -899,14 +902,13 @@ void QuantRowsOneToken(const uint8_t* weights, int64_t row_bytes, int64_t row_be
   const int64_t n_groups = n_cols / 32;
   HWY_ALIGN uint8_t buffer[internal::kQkK];
   HWY_ALIGN float row_sums[8 * 8];
-  StreamPrefetch prefetch(weights + row_begin * row_bytes);
   for (int64_t r0 = row_begin; r0 < row_end; r0 += 8) {
     const int64_t n_rows = std::min<int64_t>(8, row_end - r0);
     for (int64_t i = 0; i < 8; ++i) {
       auto sums = hn::Zero(df);  // (rows past row_end add zeros)
       for (int64_t g0 = 0; g0 < n_groups && i < n_rows; g0 += 8) {
         const uint8_t* row = weights + (r0 + i) * row_bytes;
-        prefetch.reached(row + ChunkEnd<F>(g0, n_groups));
+        StreamPrefetch::ahead<kChunkBytes<F>>(row + GroupOffset<F>(g0));
         PreparedChunk chunk;
         PrepareChunk<kType>(row, g0, n_groups, buffer, chunk);
         AddChunks<F, 1>({&chunk}, x, 0, g0, {&sums});
