@@ -199,26 +199,43 @@ HWY_INLINE void SplitNibbles32(const uint8_t* in, uint8_t* codes) {
 // Q4_K/Q5_K: a[j] = d * scale_j and b[j] = -dmin * min_j from the 16-byte header (d * scale_j is
 // exact in float32: 11 by 6 significant bits).
 HWY_INLINE void DecodeKScales(const uint8_t* block, Chunk& chunk) {
-  const float d = LoadHalf(block);
-  const float dmin = LoadHalf(block + 2);
 #if HEARTH_MATVEC_X86
-  // With w0..w2 the packed scale bytes as little-endian words (k_quants.h): scales 0-3 are
-  // w0 & 0x3f per byte, mins 0-3 w1 & 0x3f; scales 4-7 are w2's low nibbles plus w0's top two
-  // bits as bits 4-5, mins 4-7 w2's high nibbles plus w1's top two bits.
-  const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 4));  // w0 w1 w2 -
-  const __m128i low_source = _mm_shuffle_epi32(w, _MM_SHUFFLE(2, 1, 2, 0));        // w0 w2 w1 w2
-  const __m128i high_source = _mm_shuffle_epi32(w, _MM_SHUFFLE(1, 1, 0, 0));       // w0 w0 w1 w1
+  // The header's words: fp16 d and dmin in word 0, then the packed scale bytes w0..w2 as
+  // little-endian words (k_quants.h): scales 0-3 are w0 & 0x3f per byte, mins 0-3 w1 & 0x3f;
+  // scales 4-7 are w2's low nibbles plus w0's top two bits as bits 4-5, mins 4-7 w2's high
+  // nibbles plus w1's top two bits. One load, two shuffles and five logic ops for all 16.
+  const __m128i header = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block));
+  const __m128i low_source = _mm_shuffle_epi32(header, _MM_SHUFFLE(3, 2, 3, 1));   // w0 w2 w1 w2
+  const __m128i high_source = _mm_shuffle_epi32(header, _MM_SHUFFLE(2, 2, 1, 1));  // w0 w0 w1 w1
   const __m128i low = _mm_and_si128(_mm_srlv_epi32(low_source, _mm_setr_epi32(0, 0, 0, 4)),
                                     _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
-  const __m128i high = _mm_slli_epi32(
-      _mm_and_si128(_mm_srli_epi32(high_source, 6), _mm_setr_epi32(0, 0x03030303, 0, 0x03030303)),
-      4);
+  // Each byte's top two bits moved down to its bits 4-5.
+  const __m128i high =
+      _mm_and_si128(_mm_srli_epi32(high_source, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
   const __m128i scales_mins = _mm_or_si128(low, high);  // scales 0-7, then mins 0-7
+  // d, -dmin (and two values of no use) from the header's first four halves.
+  const __m128 d_dmin = _mm_xor_ps(_mm_cvtph_ps(header), _mm_setr_ps(0.0f, -0.0f, 0.0f, 0.0f));
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  // All 16 products in one vector: d in lanes 0-7, -dmin in lanes 8-15.
+  const __m512 factors =
+      _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                            _mm512_castps128_ps512(d_dmin));
+  const __m512 products =
+      _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(scales_mins)), factors);
+  _mm256_store_ps(chunk.a, _mm512_castps512_ps256(products));
+  _mm256_store_ps(chunk.b, _mm512_extractf32x8_ps(products, 1));
+#else
+  const __m256 d = _mm256_broadcastss_ps(d_dmin);
+  const __m256 minus_dmin =
+      _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d_dmin), _mm256_set1_epi32(1));
   const __m256 scales = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scales_mins));
   const __m256 mins = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(scales_mins, 8)));
-  _mm256_store_ps(chunk.a, _mm256_mul_ps(_mm256_set1_ps(d), scales));
-  _mm256_store_ps(chunk.b, _mm256_mul_ps(_mm256_set1_ps(-dmin), mins));
+  _mm256_store_ps(chunk.a, _mm256_mul_ps(d, scales));
+  _mm256_store_ps(chunk.b, _mm256_mul_ps(minus_dmin, mins));
+#endif
 #else
+  const float d = LoadHalf(block);
+  const float dmin = LoadHalf(block + 2);
   for (int j = 0; j < 8; ++j) {
     int scale, min;
     internal::unpack_k_scale(j, block + 4, &scale, &min);
