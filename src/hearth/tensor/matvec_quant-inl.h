@@ -497,11 +497,11 @@ HWY_INLINE void PrepareNibbles(const uint8_t* blocks, PreparedCodes& out) {
 #if HWY_TARGET == HWY_AVX3_DL
   const __m512i mask = _mm512_set1_epi8(0x0f);
   if constexpr (F::kSuper) {
-    // Q4_K: the high nibble in the odd groups' lanes (bytes 4-7 of every 8).
+    // Q4_K: the high nibble in the odd groups' lanes (bytes 4-7 of every 8), shifted down by
+    // one variable shift of the words.
+    const __m512i odd_high = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4);
     const auto split = [&](__m512i bytes, int pair) {
-      const __m512i high = _mm512_srli_epi16(bytes, 4);
-      out.magnitudes[pair] =
-          _mm512_and_si512(_mm512_mask_mov_epi8(bytes, 0xf0f0f0f0f0f0f0f0, high), mask);
+      out.magnitudes[pair] = _mm512_and_si512(_mm512_srlv_epi32(bytes, odd_high), mask);
     };
     const uint8_t* codes = blocks + 16;
     split(kKNibblePicker<0>.Pick(codes), 0);
@@ -560,16 +560,18 @@ HWY_INLINE void PrepareSubScales(const Chunk& chunk, PreparedCodes& out) {
 
 #if HWY_TARGET == HWY_AVX3_DL
 // Q6_K with VBMI, straight from the super-block as unsigned codes: per pair of interleaved
-// vectors, the low 4 bits from ql (the high nibble in the lanes of quarters 2 and 3) and the
-// high 2 bits from qh (shifted right by 2 k in the lanes of quarter k).
+// vectors, the low 4 bits from ql (the high nibble, shifted down, in the lanes of quarters 2 and
+// 3) and the high 2 bits from qh (bits 2k and 2k + 1 in the lanes of quarter k, rotated to bits
+// 4-5 of the same byte).
 HWY_INLINE void PrepareSixBits(const uint8_t* block, PreparedCodes& out) {
-  const __m512i quarter_shifts = _mm512_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6);
+  const __m512i nibble_shifts = _mm512_setr_epi32(0, 0, 4, 4, 0, 0, 4, 4, 0, 0, 4, 4, 0, 0, 4, 4);
+  const __m512i top_rotations =
+      _mm512_setr_epi32(4, 2, 0, 30, 4, 2, 0, 30, 4, 2, 0, 30, 4, 2, 0, 30);
   const auto codes = [&](__m512i low, __m512i high) {
-    const __m512i nibbles =
-        _mm512_mask_mov_epi8(low, 0xff00ff00ff00ff00, _mm512_srli_epi16(low, 4));
-    const __m512i top = _mm512_slli_epi16(
-        _mm512_and_si512(_mm512_srlv_epi32(high, quarter_shifts), _mm512_set1_epi8(3)), 4);
-    return _mm512_ternarylogic_epi32(nibbles, _mm512_set1_epi8(0x0f), top, 0xea);  // a & b | c
+    const __m512i top =
+        _mm512_and_si512(_mm512_rolv_epi32(high, top_rotations), _mm512_set1_epi8(0x30));
+    return _mm512_ternarylogic_epi32(_mm512_srlv_epi32(low, nibble_shifts), _mm512_set1_epi8(0x0f),
+                                     top, 0xea);  // a & b | c
   };
   out.magnitudes[0] = codes(kSixLowPicker<0>.Pick(block), kSixHighPicker<0>.Pick(block));
   out.magnitudes[1] = codes(kSixLowPicker<1>.Pick(block), kSixHighPicker<1>.Pick(block));
