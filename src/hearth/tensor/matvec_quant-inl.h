@@ -483,9 +483,9 @@ struct PreparedCodes {
 #if HWY_TARGET != HWY_AVX3_DL
   CodeVector signs[kCodeVectors];  // kSigned (never with VNNI): the codes themselves
 #endif
-  // kSubScaled: group j's sub-scales for its codes 0-15 and 16-31, in lane j as int32 (VNNI) or
-  // in both int16 halves of lane j (madd).
-  __m256i sub_scales[2];
+  // kSubScaled: group j's sub-scales for its codes 0-15 and 16-31, in lanes j and j + 8 as int32
+  // (VNNI: as GroupDots' sums hold them) or in both int16 halves of lane j (madd).
+  CodeVector sub_scales[2];
 };
 
 // Q4_0/Q4_1, straight from 8 whole blocks: word w of block j's 16 nibble bytes holds codes
@@ -547,9 +547,9 @@ HWY_INLINE void PrepareSubScales(const Chunk& chunk, PreparedCodes& out) {
   for (int half = 0; half < 2; ++half) {
     const char h = static_cast<char>(half);
 #if HWY_TARGET == HWY_AVX3_DL
-    const __m128i pick = _mm_setr_epi8(h, 2 + h, 4 + h, 6 + h, 8 + h, 10 + h, 12 + h, 14 + h, 0, 0,
-                                       0, 0, 0, 0, 0, 0);
-    out.sub_scales[half] = _mm256_cvtepi8_epi32(_mm_shuffle_epi8(scales, pick));
+    const __m128i pick = _mm_setr_epi8(h, 2 + h, 4 + h, 6 + h, 8 + h, 10 + h, 12 + h, 14 + h, h,
+                                       2 + h, 4 + h, 6 + h, 8 + h, 10 + h, 12 + h, 14 + h);
+    out.sub_scales[half] = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(scales, pick));
 #else
     const __m128i pick = _mm_setr_epi8(h, h, 2 + h, 2 + h, 4 + h, 4 + h, 6 + h, 6 + h, 8 + h, 8 + h,
                                        10 + h, 10 + h, 12 + h, 12 + h, 14 + h, 14 + h);
@@ -702,8 +702,8 @@ HWY_INLINE void GroupDots(const PreparedCodes* const (&codes)[kRows], const int8
     second = add(second, 3);
     __m256i total;
     if constexpr (F::kSubScaled) {
-      total = _mm256_add_epi32(_mm256_mullo_epi32(fold(first), row.sub_scales[0]),
-                               _mm256_mullo_epi32(fold(second), row.sub_scales[1]));
+      total = fold(_mm512_add_epi32(_mm512_mullo_epi32(first, row.sub_scales[0]),
+                                    _mm512_mullo_epi32(second, row.sub_scales[1])));
     } else {
       total = fold(_mm512_add_epi32(first, second));
     }
