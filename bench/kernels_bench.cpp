@@ -10,6 +10,9 @@
 // `attention` rows: one thread, one head's two attention products (row_dots, weighted_row_sums)
 // over 512 cached F16 positions of 128 dimensions for 1 to 16 queries at once (the forward pass
 // gives them a GQA group's heads times a block of tokens), as queries per second.
+// `attention_streamed` rows: one decoded token's attention over 8 KV heads at depth 4096 from
+// DRAM (one pool task per head, as the forward pass runs it), as bytes of keys and values read
+// per second beside `read`: the reads a long context adds to every token.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -122,6 +125,53 @@ void bench_attention(benchmark::State& state, int64_t n_positions, int64_t head_
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n_queries));
 }
 
+// One decoded token's attention at a depth, from memory as the forward pass runs it: 8 KV heads,
+// one pool task each, of n_positions F16 keys and values of 128; each head's two queries (a GQA
+// pair) scored, softmaxed and summed. The caches are in copies of at least 256 MiB together, so
+// that they come from DRAM; reported as bytes of keys and values read per second, to set beside
+// `read` (the KV cache is what a long context adds to every token's reads).
+void bench_attention_streamed(benchmark::State& state, int64_t n_positions, int threads) {
+  constexpr int64_t kHeads = 8, kHeadDim = 128, kQueries = 2;
+  const auto head_bytes = static_cast<uint64_t>(n_positions * kHeadDim) * sizeof(uint16_t);
+  const uint64_t step_bytes = 2 * kHeads * head_bytes;  // keys, then values, head by head
+  const uint64_t n_copies = std::max<uint64_t>(1, (kStreamBytes + step_bytes - 1) / step_bytes);
+  hearth::LargePageBuffer cache = hearth::LargePageBuffer::allocate(step_bytes * n_copies).value();
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> head(static_cast<size_t>(n_positions * kHeadDim));
+  for (float& v : head) v = normal(rng);
+  hearth::tensor::quantize_row(GgmlType::kF16, head.data(), cache.data(),
+                               static_cast<int64_t>(head.size()));
+  for (uint64_t at = head_bytes; at < cache.size(); at += head_bytes) {
+    std::memcpy(cache.data() + at, cache.data(), std::min(head_bytes, cache.size() - at));
+  }
+  std::vector<float> queries(static_cast<size_t>(kHeads * kQueries * kHeadDim));
+  for (float& v : queries) v = normal(rng) * 0.1f;
+  std::vector<float> scores(static_cast<size_t>(kHeads * kQueries * n_positions));
+  std::vector<float> out(queries.size());
+  ThreadPool& pool = pool_of(threads);
+  uint64_t copy = 0;
+  for (auto _ : state) {
+    const uint8_t* keys = cache.data() + copy * step_bytes;
+    const uint8_t* values = keys + kHeads * head_bytes;
+    pool.run(kHeads, [&](int64_t h, int) {
+      float* w = scores.data() + h * kQueries * n_positions;
+      const float* q = queries.data() + h * kQueries * kHeadDim;
+      float* y = out.data() + h * kQueries * kHeadDim;
+      hearth::tensor::row_dots(GgmlType::kF16, keys + h * head_bytes, n_positions, kHeadDim, q,
+                               kQueries, kHeadDim, w, n_positions);
+      for (int64_t i = 0; i < kQueries; ++i)
+        hearth::tensor::softmax(w + i * n_positions, n_positions);
+      hearth::tensor::weighted_row_sums(GgmlType::kF16, values + h * head_bytes, n_positions,
+                                        kHeadDim, w, kQueries, n_positions, y, kHeadDim);
+    });
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+    copy = (copy + 1) % n_copies;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * step_bytes));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,6 +203,11 @@ int main(int argc, char** argv) {
   for (const int64_t n_queries : {1, 2, 4, 8, 16}) {
     const std::string name = "attention/f16/512x128/queries:" + std::to_string(n_queries);
     benchmark::RegisterBenchmark(name.c_str(), bench_attention, 512, 128, n_queries)->UseRealTime();
+  }
+  for (const int threads : {1, 2}) {
+    const std::string name = "attention_streamed/f16/4096x128/threads:" + std::to_string(threads);
+    benchmark::RegisterBenchmark(name.c_str(), bench_attention_streamed, 4096, threads)
+        ->UseRealTime();
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
