@@ -19,6 +19,7 @@
 #include "hearth/base/ggml_types.h"
 #include "hearth/tensor/float16.h"
 #include "hearth/tensor/kernel_common-inl.h"
+#include "hearth/tensor/stream.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 
@@ -346,7 +347,8 @@ HWY_INLINE void InPassesOf4(int64_t n, const Pass& pass) {
 // in order: the same operations whatever n_x, n_rows or its place among them. Rows go four at a
 // time and the x_i up to four at a time, so each row vector loaded serves every x_i of the pass
 // and each x vector loaded serves four rows (with one vector load per multiply-add, L1's loads
-// would bound it).
+// would bound it). The rows are prefetched ahead (StreamPrefetch): at a depth, decode streams
+// the KV cache as it streams the weights.
 template <GgmlType kType>
 void RowDotsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, int64_t n_cols,
                const float* x, int64_t n_x, int64_t x_stride, float* y, int64_t y_stride) {
@@ -359,7 +361,9 @@ void RowDotsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, int64_t n
     for (int64_t j = 0; j < kSlots; ++j) xs[j] = x + (first + j) * x_stride;
     // Row k's sums in slots k * kSlots .. k * kSlots + kSlots - 1.
     constexpr int64_t kSums = kRowsPerPass * kSlots;
+    StreamPrefetch prefetch(rows);
     for (int64_t r = 0; r < n_rows; r += kRowsPerPass) {
+      prefetch.reached(rows + (r + kRowsPerPass) * row_bytes);
       const uint8_t* row[kRowsPerPass];  // rows past n_rows repeat the last
       for (int64_t k = 0; k < kRowsPerPass; ++k) {
         row[k] = rows + std::min(r + k, n_rows - 1) * row_bytes;
@@ -401,8 +405,9 @@ void RowDotsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, int64_t n
 // y_i[c] = sum_r w_i[r] * R_r[c] for n_sets weight vectors w_i = weights + i * weight_stride,
 // y_i = y + i * y_stride, over n_rows rows R_r, `row_bytes` apart, of n_cols kType elements. Each
 // y_i[c] is summed in row order with fused multiply-adds from zero, whatever n_sets or the
-// column's place: up to four weight vectors at a time over slices of four vectors of columns (each
-// row vector loaded serves every sum of the pass), then single vectors, then single columns.
+// column's place: up to four weight vectors at a time over slices of four vectors of columns
+// (eight for up to two weight vectors with AVX-512; each row vector loaded serves every sum of the
+// pass), then single vectors, then single columns. Rows are prefetched ahead as in RowDots.
 template <GgmlType kType>
 void WeightedRowSumsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, int64_t n_cols,
                        const float* weights, int64_t n_sets, int64_t weight_stride, float* y,
@@ -419,8 +424,10 @@ void WeightedRowSumsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, i
       for (; c + width <= n_cols; c += width) {
         V acc[kSlots * kWidth];
         ForEachIndex<kSlots * kWidth>([&](auto i) { acc[i] = hn::Zero(d); });
+        StreamPrefetch prefetch(rows);
         for (int64_t r = 0; r < n_rows; ++r) {
           const uint8_t* row = rows + r * row_bytes;
+          prefetch.reached(row + row_bytes);
           V v[kWidth];
           ForEachIndex<kWidth>([&](auto k) {
             v[k] = LoadRowAsFloat<kType>(d, row, c + k * static_cast<int64_t>(hn::Lanes(d)));
@@ -438,6 +445,9 @@ void WeightedRowSumsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, i
         });
       }
     };
+    // With 16-lane vectors (AVX-512's 32 registers) one or two sets take 8 vectors of columns at
+    // a time: a head of 128 in one pass over the rows, each row read whole and in order.
+    if constexpr (kSlots <= 2 && hn::MaxLanes(OpsTag()) == 16) columns.template operator()<8>(df);
     columns.template operator()<4>(df);
     columns.template operator()<1>(df);
     columns.template operator()<1>(hn::CappedTag<float, 1>());

@@ -267,7 +267,7 @@ std::vector<uint8_t> random_rows(GgmlType type, int64_t n_rows, int64_t n_cols, 
 }
 
 // Shapes for row_dots and weighted_row_sums: 1-9 queries (every group of four and its tail),
-// rows odd and even, columns around the 16-lane vectors and the two-vector slices.
+// rows odd and even, columns around the 16-lane vectors and the slices of 4 and 8 vectors.
 struct AttentionShape {
   int64_t n_queries, n_rows, n_cols;
 };
@@ -276,7 +276,8 @@ std::vector<AttentionShape> attention_shapes(int64_t step) {
   std::vector<AttentionShape> shapes;
   for (const int64_t n_queries : {1, 3, 4, 5, 9}) {
     for (const int64_t n_rows : {0, 1, 2, 7, 100}) {
-      for (const int64_t n_cols : {step, 3 * step, 16 * step, 17 * step, 48 * step, 128 * step}) {
+      for (const int64_t n_cols :
+           {step, 3 * step, 16 * step, 17 * step, 48 * step, 128 * step, 209 * step}) {
         shapes.push_back({n_queries, n_rows, n_cols});
       }
     }
