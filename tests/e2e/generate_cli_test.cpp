@@ -211,7 +211,20 @@ TEST(Bench, MeasuresAtADepthAndRefusesOneBeyondTheContext) {
   ASSERT_EQ(deep.exit_code, 0) << deep.err;
   EXPECT_NE(deep.out.find("| pp8 @ d24 |"), std::string::npos) << deep.out;
   EXPECT_NE(deep.out.find("| tg4 @ d24 |"), std::string::npos) << deep.out;
-  EXPECT_NE(deep.out.find("not the KV cache read at depth 24"), std::string::npos) << deep.out;
+  EXPECT_NE(deep.out.find("with the KV cache's "), std::string::npos) << deep.out;
+  EXPECT_NE(deep.out.find(" per token at depth 24: decode ceiling "), std::string::npos)
+      << deep.out;
+  // tg4's tokens see 25 to 28 positions, 26.5 on average, of a context of 24 + 8 (every layer of
+  // the tiny llama attends to all of them).
+  const auto json = run_hearth(
+      {"bench", "-m", model.string(), "-d", "24", "-p", "8", "-n", "4", "-r", "1", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const Result<Json> parsed = parse_json(json.out, "bench --json");
+  ASSERT_TRUE(parsed.ok()) << json.out;
+  const auto kv_cache_bytes = (*parsed)["kv_cache_bytes"].get<uint64_t>();
+  EXPECT_EQ((*parsed)["kv_cache_bytes_per_token"].get<uint64_t>(), kv_cache_bytes / 32 * 265 / 10);
+  EXPECT_LT((*parsed)["decode_ceiling_with_kv_cache_tokens_per_s"].get<double>(),
+            (*parsed)["decode_ceiling_tokens_per_s"].get<double>());
   // 24 tokens of depth and 8 of prompt do not fit a context of 16.
   const auto full = run_hearth(
       {"bench", "-m", model.string(), "-c", "16", "-d", "24", "-p", "8", "-n", "0", "-r", "1"});
