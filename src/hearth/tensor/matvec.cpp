@@ -1,12 +1,13 @@
 // matvec and matvec_batch: check the arguments, round each x row to 8-bit blocks for the block
-// formats, split the rows into fixed chunks over the pool and hand each chunk (with every token)
-// to its format family's dispatched kernel; and the scalar reference matvec_reference.
+// formats, hand the rows out over the pool in chunks (shrinking ones for decode) and give each
+// chunk (with every token) to its format family's dispatched kernel; and the scalar reference matvec_reference.
 #include "hearth/tensor/matvec.h"
 
 #include "hearth/tensor/float16.h"
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -17,23 +18,75 @@
 namespace hearth::tensor {
 namespace {
 
-// Rows per pool task. Decode and small batches (at most kStreamingTokens tokens) are bound by
-// memory: each thread's share comes in a few long contiguous ranges (kTasksPerThread), so that
-// the hardware prefetcher follows one stream per thread; 16-row tasks taken in turn by two
-// threads broke those streams (decode 1.6-1.8x slower, docs/PERFORMANCE.md). Larger batches
-// (prefill) are bound by arithmetic: a task's rows are decoded once into L2 and every token runs
-// over them (matvec_quant-inl.h), so longer tasks re-read the batch's x less often; 64 rows
-// (prefill 5-8% faster than 16) still balance two threads on a 1024-row matrix.
+// How a job's rows are split into chunks. Decode and small batches (at most kStreamingTokens
+// tokens) are bound by memory: a chunk is a long contiguous range that the prefetchers follow as
+// one stream (16-row chunks taken in turn by two threads broke the streams: decode 1.6-1.8x
+// slower, docs/PERFORMANCE.md), and the chunks shrink as the job runs out of rows (guided
+// scheduling), so that the threads finish together: with equal chunks (4 per thread) the last
+// thread streamed alone, at half the bandwidth, for half a chunk on average at the end of every
+// job, and decode was 2-4% slower. Each streaming chunk is 1 / (kGuidedShare * threads) of the
+// rows left, in whole groups of 8 rows (the one-token kernel's step), at least
+// kMinStreamingRows. Larger batches (prefill) are bound by arithmetic: a chunk's rows are decoded
+// once into L2 and every token runs over them (matvec_quant-inl.h), so longer chunks re-read the
+// batch's x less often; 64 rows (prefill 5-8% faster than 16) still balance two threads on a
+// 1024-row matrix.
 constexpr int64_t kStreamingTokens = 16;
-constexpr int64_t kTasksPerThread = 4;
-constexpr int64_t kMinStreamingRows = 16;
-constexpr int64_t kPrefillRowsPerTask = 64;
+constexpr int64_t kGuidedShare = 2;
+constexpr int64_t kMinStreamingRows = 32;
+constexpr int64_t kPrefillChunkRows = 64;
 
-int64_t rows_per_task(int64_t n_rows, int64_t n_tokens, const ThreadPool* pool) {
-  if (n_tokens > kStreamingTokens) return kPrefillRowsPerTask;
-  const int64_t n_tasks = kTasksPerThread * (pool != nullptr ? pool->size() : 1);
-  return std::max(kMinStreamingRows, (n_rows + n_tasks - 1) / n_tasks);
-}
+// The rows of a job's products laid end to end, handed out in chunks from a shared counter; a
+// chunk holds rows of one product only. Which thread sums a row never changes the row's result.
+class RowChunks {
+ public:
+  struct Chunk {
+    size_t product;
+    int64_t begin, end;  // rows of that product
+  };
+
+  RowChunks(std::span<const MatvecProduct> products, int64_t n_tokens, int n_threads)
+      : n_products_(products.size()),
+        streaming_(n_tokens <= kStreamingTokens),
+        guided_divisor_(kGuidedShare * n_threads) {
+    for (size_t p = 0; p < n_products_; ++p) {
+      first_row_[p + 1] = first_row_[p] + std::max<int64_t>(products[p].n_rows, 0);
+    }
+  }
+
+  int64_t total_rows() const { return first_row_[n_products_]; }
+
+  // True when the first claim takes every row (a pool would only add its wake-up).
+  bool one_chunk() const { return n_products_ == 1 && chunk_rows(total_rows()) >= total_rows(); }
+
+  // The next chunk; false once every row is taken.
+  bool claim(Chunk& chunk) {
+    const int64_t total = total_rows();
+    int64_t begin = next_.load(std::memory_order_relaxed);
+    int64_t end = 0;
+    do {
+      if (begin >= total) return false;
+      chunk.product = 0;
+      while (begin >= first_row_[chunk.product + 1]) ++chunk.product;
+      end = std::min(begin + chunk_rows(total - begin), first_row_[chunk.product + 1]);
+    } while (!next_.compare_exchange_weak(begin, end, std::memory_order_relaxed));
+    chunk.begin = begin - first_row_[chunk.product];
+    chunk.end = end - first_row_[chunk.product];
+    return true;
+  }
+
+ private:
+  int64_t chunk_rows(int64_t rows_left) const {
+    if (!streaming_) return kPrefillChunkRows;
+    const int64_t share = (rows_left + guided_divisor_ - 1) / guided_divisor_;
+    return std::max(kMinStreamingRows, (share + 7) / 8 * 8);
+  }
+
+  size_t n_products_;
+  bool streaming_;
+  int64_t guided_divisor_;
+  std::array<int64_t, kMaxSharedProducts + 1> first_row_{};  // product p: [first_row_[p], [p + 1])
+  std::atomic<int64_t> next_{0};
+};
 
 constexpr int64_t kActivationBlock = 32;
 
@@ -148,46 +201,42 @@ void matvec_batch_shared(std::span<const MatvecProduct> products, int64_t n_cols
                          int64_t n_tokens, ThreadPool* pool) {
   HEARTH_CHECK(products.size() <= kMaxSharedProducts, "{} products share one x (at most {})",
                products.size(), kMaxSharedProducts);
-  // Each product's row tasks, numbered one after another: product p has tasks
-  // [first_task[p], first_task[p + 1]). (Arrays, not vectors: decode calls this hundreds of
-  // times per token.)
-  std::array<int64_t, kMaxSharedProducts> row_bytes{}, task_rows{};
-  std::array<int64_t, kMaxSharedProducts + 1> first_task{};
+  // (An array, not a vector: decode calls this hundreds of times per token.)
+  std::array<int64_t, kMaxSharedProducts> row_bytes{};
   bool int8 = false;
   for (size_t p = 0; p < products.size(); ++p) {
-    const MatvecProduct& product = products[p];
-    row_bytes[p] = row_bytes_of(product.weight_type, n_cols);
-    int8 = int8 || uses_int8_activations(product.weight_type);
-    task_rows[p] = rows_per_task(product.n_rows, n_tokens, pool);
-    const int64_t n_tasks =
-        n_tokens > 0 ? (std::max<int64_t>(product.n_rows, 0) + task_rows[p] - 1) / task_rows[p] : 0;
-    first_task[p + 1] = first_task[p] + n_tasks;
+    row_bytes[p] = row_bytes_of(products[p].weight_type, n_cols);
+    int8 = int8 || uses_int8_activations(products[p].weight_type);
   }
-  const int64_t n_tasks = first_task[products.size()];
-  if (n_tasks == 0) return;
+  const int n_threads = pool != nullptr ? pool->size() : 1;
+  RowChunks chunks(products, n_tokens, n_threads);
+  if (n_tokens <= 0 || chunks.total_rows() == 0) return;
   internal::Int8Activations x8{};
   if (int8) x8 = quantize_activations(x, n_tokens, n_cols, pool);
-  const auto task = [&](int64_t t, int /*thread*/) {
-    size_t p = 0;
-    while (t >= first_task[p + 1]) ++p;
-    const MatvecProduct& product = products[p];
+  const auto sum_rows = [&](const RowChunks::Chunk& chunk) {
+    const MatvecProduct& product = products[chunk.product];
     const auto* bytes = static_cast<const uint8_t*>(product.weights);
-    const int64_t begin = (t - first_task[p]) * task_rows[p];
-    const int64_t end = std::min(begin + task_rows[p], product.n_rows);
     if (uses_int8_activations(product.weight_type)) {
-      internal::matvec_quant_rows(product.weight_type, bytes, row_bytes[p], begin, end, n_cols, x8,
-                                  n_tokens, product.y, product.n_rows);
+      internal::matvec_quant_rows(product.weight_type, bytes, row_bytes[chunk.product], chunk.begin,
+                                  chunk.end, n_cols, x8, n_tokens, product.y, product.n_rows);
       return;
     }
     for (int64_t token = 0; token < n_tokens; ++token) {
-      internal::matvec_float_rows(product.weight_type, bytes, row_bytes[p], begin, end, n_cols,
-                                  x + token * n_cols, product.y + token * product.n_rows);
+      internal::matvec_float_rows(product.weight_type, bytes, row_bytes[chunk.product],
+                                  chunk.begin, chunk.end, n_cols, x + token * n_cols,
+                                  product.y + token * product.n_rows);
     }
   };
-  if (pool == nullptr || n_tasks <= 1) {
-    for (int64_t t = 0; t < n_tasks; ++t) task(t, 0);
+  // One pool task per thread, each summing chunks until none is left (a worker that starts late
+  // finds the rows taken and returns at once).
+  const auto sum_chunks = [&](int64_t /*task*/, int /*thread*/) {
+    RowChunks::Chunk chunk;
+    while (chunks.claim(chunk)) sum_rows(chunk);
+  };
+  if (pool == nullptr || chunks.one_chunk()) {
+    sum_chunks(0, 0);
   } else {
-    pool->run(n_tasks, task);
+    pool->run(n_threads, sum_chunks);
   }
 }
 

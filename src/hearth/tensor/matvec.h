@@ -1,9 +1,9 @@
 // Matrix-vector product y = W x for decode: W is a GGUF weight tensor stored row-major in its own
 // type (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K), x and y are
 // float32; matvec_batch does it for several x at once (batched decode, and prefill with block
-// formats), reading each weight once per group of tokens. Rows are split across a thread pool in
-// fixed chunks and each row is summed by exactly one task, so y does not depend on the thread
-// count. Not here: matmul (float32 prefill).
+// formats), reading each weight once per group of tokens. Rows are handed out to a thread pool in
+// chunks and each row is summed whole by one thread, so y does not depend on the thread count or
+// on which thread took which chunk. Not here: matmul (float32 prefill).
 #pragma once
 
 #include <cstdint>
@@ -58,7 +58,7 @@ struct MatvecProduct {
 };
 
 // matvec_batch of one x by several matrices (a layer's q, k and v; gate and up), each y exactly
-// what matvec_batch gives it: x is rounded to 8 bits once, and the products' row tasks share one
+// what matvec_batch gives it: x is rounded to 8 bits once, and the products' rows share one
 // pool run, so the pool's threads meet once instead of once per matrix (decode makes hundreds of
 // these calls per token). At most kMaxSharedProducts products.
 constexpr size_t kMaxSharedProducts = 4;
