@@ -2,7 +2,9 @@
 // Q4_0 to 224 MiB as F32, past this machine's 32 MiB L3), with 1 and 2 threads, reported as bytes
 // of weights read per second; and, in the same run, this machine's plain memory-read bandwidth
 // (`read`), the roofline for matvec. Each matvec iteration reads the next of several copies of
-// the matrix (at least 256 MiB in all) so that weights come from DRAM, as in decode. The
+// the matrix (at least 256 MiB in all) so that weights come from DRAM, as in decode. Rows of
+// 1024 columns (Q8_0 and Q4_0: a small model's FFN matrix, called hundreds of times per token,
+// and its output head) show what short rows and a call per matrix cost. The
 // `matvec_in_cache` rows (one thread, a 1024x1024 matrix read again and again: L2 for the block
 // formats, L3 for the float ones) show what a core computes when memory is not the limit. The
 // streamed weights and the `read` buffer are in 2 MiB pages where the kernel gives them, as a
@@ -39,6 +41,11 @@ constexpr uint64_t kStreamBytes = uint64_t{256} << 20;
 constexpr int64_t kRows = 14336;
 constexpr int64_t kCols = 4096;
 constexpr int64_t kCachedSide = 1024;
+// Decode's shapes in a small model (Qwen3-0.6B): an FFN gate (1.7 MiB as Q4_0) and the output
+// head over a 151936-token vocabulary.
+constexpr int64_t kDecodeCols = 1024;
+constexpr int64_t kDecodeRows = 3072;
+constexpr int64_t kDecodeHeadRows = 151936;
 constexpr int64_t kDistinctRows = 64;  // quantized once, then tiled (K-quant search is slow)
 
 ThreadPool& pool_of(int threads) {
@@ -192,6 +199,15 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(name_of("matvec", type, kRows, kCols, threads).c_str(),
                                    bench_matvec, type, threads, kRows, kCols, kStreamBytes)
           ->UseRealTime();
+    }
+  }
+  for (const int threads : {1, 2}) {
+    for (const GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_0}) {
+      for (const int64_t n_rows : {kDecodeRows, kDecodeHeadRows}) {
+        benchmark::RegisterBenchmark(name_of("matvec", type, n_rows, kDecodeCols, threads).c_str(),
+                                     bench_matvec, type, threads, n_rows, kDecodeCols, kStreamBytes)
+            ->UseRealTime();
+      }
     }
   }
   for (const GgmlType type : types) {

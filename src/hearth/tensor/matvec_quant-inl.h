@@ -910,29 +910,63 @@ struct alignas(32) LaneSums {
   float lanes[8];
 };
 
-// One token (decode, bound by memory): y[r] for rows [row_begin, row_end), each chunk decoded,
-// used once and dropped; each 8 rows' sums reduced across lanes together (SumRowsOf8).
+// Rows per step of the one-token kernel and of a pass over the prepared rows, and tokens per
+// step of the latter, their codes and sums held in registers. With 32 vector registers (AVX-512)
+// two rows share each token's x, loaded once (GroupDots): L1's loads, not the multiply-adds,
+// bound one row at a time. 2 rows x 4 tokens beat 1 x 8 by 3-31% on Zen 4, and 2 x 6 or 2 x 8
+// spill. AVX2's 16 registers hold one row's codes.
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+constexpr int kTileRows = 2;
+#else
+constexpr int kTileRows = 1;
+#endif
+constexpr int64_t kTokenGroup = 4;
+
+// One token, kRows rows from `row` on (row_bytes apart): sums[k] += row k's every chunk, the
+// rows' chunks taken side by side so that they share x's loads (AddChunks).
+template <GgmlType kType, int kRows>
+HWY_INLINE void OneTokenRows(const uint8_t* row, int64_t row_bytes, int64_t n_groups,
+                             const internal::Int8Activations& x, hn::Vec<FloatTag>* sums) {
+  using F = QuantFormat<kType>;
+  HWY_ALIGN uint8_t buffer[internal::kQkK];
+  for (int64_t g0 = 0; g0 < n_groups; g0 += 8) {
+    PreparedChunk chunks[kRows];
+    const PreparedChunk* chunk_of[kRows];
+    hn::Vec<FloatTag>* sum_of[kRows];
+    ForEachIndex<kRows>([&](auto k) {
+      const uint8_t* row_k = row + k * row_bytes;
+      StreamPrefetch::ahead<kChunkBytes<F>>(row_k + GroupOffset<F>(g0));
+      PrepareChunk<kType>(row_k, g0, n_groups, buffer, chunks[k]);
+      chunk_of[k] = &chunks[k];
+      sum_of[k] = &sums[k];
+    });
+    AddChunks<F, kRows>(chunk_of, x, 0, g0, sum_of);
+  }
+}
+
+// One token (decode, bound by memory): y[r] for rows [row_begin, row_end), kTileRows rows at a
+// time, each chunk decoded, used once and dropped; each 8 rows' sums reduced across lanes
+// together (SumRowsOf8).
 template <GgmlType kType>
 void QuantRowsOneToken(const uint8_t* weights, int64_t row_bytes, int64_t row_begin,
                        int64_t row_end, int64_t n_cols, const internal::Int8Activations& x,
                        float* y) {
-  using F = QuantFormat<kType>;
   const FloatTag df;
   const int64_t n_groups = n_cols / 32;
-  HWY_ALIGN uint8_t buffer[internal::kQkK];
   HWY_ALIGN float row_sums[8 * 8];
   for (int64_t r0 = row_begin; r0 < row_end; r0 += 8) {
     const int64_t n_rows = std::min<int64_t>(8, row_end - r0);
-    for (int64_t i = 0; i < 8; ++i) {
-      auto sums = hn::Zero(df);  // (rows past row_end add zeros)
-      for (int64_t g0 = 0; g0 < n_groups && i < n_rows; g0 += 8) {
-        const uint8_t* row = weights + (r0 + i) * row_bytes;
-        StreamPrefetch::ahead<kChunkBytes<F>>(row + GroupOffset<F>(g0));
-        PreparedChunk chunk;
-        PrepareChunk<kType>(row, g0, n_groups, buffer, chunk);
-        AddChunks<F, 1>({&chunk}, x, 0, g0, {&sums});
+    for (int64_t i = 0; i < 8; i += kTileRows) {
+      hn::Vec<FloatTag> sums[kTileRows];
+      for (auto& sum : sums) sum = hn::Zero(df);  // (rows past row_end add zeros)
+      const uint8_t* row = weights + (r0 + i) * row_bytes;
+      const int64_t tile_rows = std::min<int64_t>(kTileRows, n_rows - i);
+      if (tile_rows == kTileRows) {
+        OneTokenRows<kType, kTileRows>(row, row_bytes, n_groups, x, sums);
+      } else if (tile_rows == 1) {
+        OneTokenRows<kType, 1>(row, row_bytes, n_groups, x, sums);
       }
-      StoreLanes(sums, row_sums + 8 * i);
+      for (int k = 0; k < kTileRows; ++k) StoreLanes(sums[k], row_sums + 8 * (i + k));
     }
     HWY_ALIGN float y8[8];
     SumRowsOf8(row_sums, y8);
@@ -940,16 +974,6 @@ void QuantRowsOneToken(const uint8_t* weights, int64_t row_bytes, int64_t row_be
   }
 }
 
-// Rows and tokens per step of a pass over the prepared rows, their codes and sums held in
-// registers. With 32 vector registers (AVX-512) two rows share each token's x, loaded once
-// (GroupDots): L1's loads, not the multiply-adds, bound one row at a time. 2 rows x 4 tokens beat
-// 1 x 8 by 3-31% on Zen 4, and 2 x 6 or 2 x 8 spill. AVX2's 16 registers hold one row's codes.
-#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-constexpr int kTileRows = 2;
-#else
-constexpr int kTileRows = 1;
-#endif
-constexpr int64_t kTokenGroup = 4;
 // Chunks per pass over the columns: the tokens' x for 2048 columns (8 KiB) stays in L1 while the
 // pass goes down the rows.
 constexpr int64_t kColumnChunks = 8;
