@@ -1,6 +1,7 @@
 // matvec and matvec_batch: check the arguments, round each x row to 8-bit blocks for the block
 // formats, hand the rows out over the pool in chunks (shrinking ones for decode) and give each
-// chunk (with every token) to its format family's dispatched kernel; and the scalar reference matvec_reference.
+// chunk (with every token) to its format family's dispatched kernel; and the scalar reference
+// matvec_reference.
 #include "hearth/tensor/matvec.h"
 
 #include "hearth/tensor/float16.h"
@@ -222,8 +223,8 @@ void matvec_batch_shared(std::span<const MatvecProduct> products, int64_t n_cols
       return;
     }
     for (int64_t token = 0; token < n_tokens; ++token) {
-      internal::matvec_float_rows(product.weight_type, bytes, row_bytes[chunk.product],
-                                  chunk.begin, chunk.end, n_cols, x + token * n_cols,
+      internal::matvec_float_rows(product.weight_type, bytes, row_bytes[chunk.product], chunk.begin,
+                                  chunk.end, n_cols, x + token * n_cols,
                                   product.y + token * product.n_rows);
     }
   };
