@@ -66,11 +66,14 @@ void bench_matvec(benchmark::State& state, GgmlType type, int threads, int64_t n
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> row(static_cast<size_t>(n_cols));
-  for (int64_t r = 0; r < kDistinctRows; ++r) {
+  // (A matrix of fewer rows than kDistinctRows is all distinct rows.)
+  const int64_t distinct_rows =
+      std::min<int64_t>(kDistinctRows, static_cast<int64_t>(weights.size() / row_bytes));
+  for (int64_t r = 0; r < distinct_rows; ++r) {
     for (float& v : row) v = normal(rng);
     hearth::tensor::quantize_row(type, row.data(), weights.data() + r * row_bytes, n_cols);
   }
-  const uint64_t tile = kDistinctRows * row_bytes;
+  const uint64_t tile = static_cast<uint64_t>(distinct_rows) * row_bytes;
   for (uint64_t at = tile; at < weights.size(); at += tile) {
     std::memcpy(weights.data() + at, weights.data(), std::min(tile, weights.size() - at));
   }
