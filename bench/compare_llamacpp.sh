@@ -8,11 +8,9 @@
 # [BUILD_DIR] (a Release build).
 # Env: THREADS (2), N_PROMPT (512), N_GEN (128), REPS (3), ROUNDS (2), MODELS (default list, as
 # arch:preset:type[:layers], the optional layer count keeping the first layers of a shape too
-# big for the machine), WORK (BUILD_DIR/compare-llamacpp), FRESH_PAGES (0; 1: drop the model
-# file from the page cache before each hearth run, so that hearth reads it in as on a first load:
-# its MADV_HUGEPAGE mapping then gets the file in 2 MiB pages, which pages left in 4 KiB folios by
-# the file's writer or other readers deny it; llama.cpp does not ask for huge pages, so with THP
-# in "madvise" mode it maps the file in 4 KiB pages either way).
+# big for the machine), WORK (BUILD_DIR/compare-llamacpp). hearth's load reads the file again
+# into 2 MiB pages where the page cache holds it in small folios (llama.cpp's reads leave it so);
+# llama.cpp does not ask for huge pages, so with THP in "madvise" mode it maps 4 KiB pages.
 set -euo pipefail
 
 source_dir="$(cd "$(dirname "$0")/.." && pwd)"
@@ -38,9 +36,6 @@ results="$work/results.jsonl"
 # One round of either side on $file, appended to $rounds_file as {"hearth": ...} / {"llama": ...}.
 run_hearth() {
   local json
-  if [ "${FRESH_PAGES:-0}" = 1 ]; then
-    python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$file"
-  fi
   json="$("$hearth" bench -m "$file" -t "$threads" -p "$n_prompt" -n "$n_gen" -r "$reps" --json 2>/dev/null |
     python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)))')"
   echo "{\"hearth\": $json}" >>"$rounds_file"

@@ -8,11 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace hearth {
 namespace {
@@ -50,6 +52,14 @@ void* map_large_page_aligned(size_t size, int prot, int fd) {
   return mapping;
 }
 
+// Reads the first byte of each listed 2 MiB piece of a mapping, so that each is mapped: from the
+// page cache where it is cached, else read from the file by the mapping's readahead.
+void touch_pieces(const uint8_t* mapping, std::span<const size_t> pieces) {
+  for (const size_t piece : pieces) {
+    [[maybe_unused]] volatile uint8_t byte = mapping[piece * kLargePageBytes];
+  }
+}
+
 }  // namespace
 
 Result<MappedFile> MappedFile::open(const std::filesystem::path& path) {
@@ -77,6 +87,50 @@ Result<MappedFile> MappedFile::open(const std::filesystem::path& path) {
     return make_error("cannot map '{}' ({} bytes): {}", path.string(), size, std::strerror(err));
   }
   return MappedFile(path, MappedRegion(static_cast<uint8_t*>(mapping), size));
+}
+
+bool MappedFile::recache_in_large_pages() const {
+  // A partial piece at the end of the file is never a 2 MiB folio.
+  const size_t n_pieces = size() / kLargePageBytes;
+  if (n_pieces == 0) return false;
+  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t pages_per_piece = kLargePageBytes / page;
+  std::vector<unsigned char> page_cached(n_pieces * pages_per_piece);
+  if (::mincore(region_.data(), n_pieces * kLargePageBytes, page_cached.data()) != 0) return false;
+  std::vector<size_t> cached_pieces;
+  for (size_t piece = 0; piece < n_pieces; ++piece) {
+    const auto first = page_cached.begin() + static_cast<ptrdiff_t>(piece * pages_per_piece);
+    if (std::any_of(first, first + static_cast<ptrdiff_t>(pages_per_piece),
+                    [](unsigned char flags) { return (flags & 1) != 0; })) {
+      cached_pieces.push_back(piece);
+    }
+  }
+  touch_pieces(data(), cached_pieces);
+  const size_t large_pieces =
+      std::min(residency().in_large_pages / kLargePageBytes, cached_pieces.size());
+  if ((cached_pieces.size() - large_pieces) * 8 <= cached_pieces.size()) return false;
+
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  // Unmaps the range from this mapping, then drops its clean, unmapped pages from the page cache.
+  const auto drop = [&](size_t offset, size_t length) {
+    ::madvise(region_.data() + offset, length, MADV_DONTNEED);
+    ::posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(length),
+                    POSIX_FADV_DONTNEED);
+  };
+  bool gives_large_folios = large_pieces > 0;
+  if (!gives_large_folios) {
+    const size_t probe = cached_pieces.front();
+    drop(probe * kLargePageBytes, kLargePageBytes);
+    touch_pieces(data(), {&probe, 1});
+    gives_large_folios = residency().in_large_pages > 0;
+  }
+  if (gives_large_folios) {
+    drop(0, size());
+    touch_pieces(data(), cached_pieces);
+  }
+  ::close(fd);
+  return gives_large_folios;
 }
 
 MappedRegion::MappedRegion(MappedRegion&& other) noexcept

@@ -4,7 +4,8 @@
 // per token, and with 4 KiB pages each page costs a TLB miss (a two-level walk in a VM) and a
 // restart of the hardware prefetcher, which 2 MiB pages avoid. A file gets 2 MiB pages where its
 // file system caches it in 2 MiB folios (ext4 and XFS on recent kernels) and its pages are read
-// after the mapping is made; pages already cached in small folios stay small.
+// after the mapping is made; pages already cached in small folios stay small until
+// MappedFile::recache_in_large_pages reads them again.
 // Opening fails with an Error naming the path and the system's reason; an empty file maps to an
 // empty span.
 #pragma once
@@ -58,6 +59,16 @@ class MappedFile {
   const std::filesystem::path& path() const { return path_; }
 
   MappedRegion::Residency residency() const { return region_.residency(); }
+
+  // Gets the file's cached pages into 2 MiB pages where the page cache holds them in small folios
+  // (a reader without MADV_HUGEPAGE, such as llama.cpp, or a writer of small pieces left them so,
+  // and this kernel may not collapse file pages): drops them from the page cache and reads them
+  // again through this mapping, whose huge-page readahead caches them in 2 MiB folios. Costs one
+  // read of the cached part of the file, so it runs only when more than 1/8 of the cached whole
+  // 2 MiB pieces are in small pages and the file system is seen to give 2 MiB folios (one piece
+  // re-read first when none is). Pages that other processes map or that are dirty stay as they
+  // are; the contents never change. True when it re-read the file.
+  bool recache_in_large_pages() const;
 
  private:
   MappedFile(std::filesystem::path path, MappedRegion region)

@@ -1,6 +1,8 @@
 #include "hearth/base/mapped_file.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -62,6 +64,65 @@ TEST(MappedFile, MapsAtLargePageBoundary) {
   EXPECT_GE(residency.resident, contents.size());  // every byte was just compared
   MappedFile moved = std::move(file).value();
   EXPECT_EQ(moved.data()[contents.size() - 1], static_cast<uint8_t>(contents.back()));
+}
+
+// Drops the file's clean pages from the page cache; with `read_in_pages`, reads it back in 4 KiB
+// reads without readahead, so the page cache holds it in 4 KiB folios.
+void recache_in_small_pages(const std::filesystem::path& path, bool read_in_pages) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  if (read_in_pages) {
+    ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM), 0);
+    char page[4096];
+    while (::read(fd, page, sizeof(page)) > 0) {
+    }
+  }
+  ::close(fd);
+}
+
+void touch_every_page(const MappedFile& file) {
+  for (size_t at = 0; at < file.size(); at += 4096) {
+    [[maybe_unused]] volatile uint8_t byte = file.data()[at];
+  }
+}
+
+// A file the page cache holds in 4 KiB folios (as llama.cpp's reads leave it) is read again into
+// 2 MiB pages, with the same contents; a file not cached, or already in 2 MiB pages, is left.
+TEST(MappedFile, RecachesSmallPagesInLargePages) {
+  const auto path = testing::temp_path("recache.bin");
+  std::vector<char> contents(4 * kLargePageBytes + 4096);
+  for (size_t i = 0; i < contents.size(); ++i) contents[i] = static_cast<char>(i * 13 + i / 4096);
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write(contents.data(), std::streamsize(contents.size()));
+  }
+  {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    ASSERT_EQ(::fsync(fd), 0);  // written back, so its pages can be dropped
+    ::close(fd);
+  }
+  recache_in_small_pages(path, false);
+  {
+    Result<MappedFile> uncached = MappedFile::open(path);
+    ASSERT_TRUE(uncached.ok());
+    EXPECT_FALSE(uncached->recache_in_large_pages());  // nothing cached: nothing to re-read
+    touch_every_page(*uncached);
+    if (uncached->residency().in_large_pages == 0) {
+      GTEST_SKIP() << "this file system or kernel maps no file pages in 2 MiB pages";
+    }
+  }
+
+  recache_in_small_pages(path, true);
+  Result<MappedFile> file = MappedFile::open(path);
+  ASSERT_TRUE(file.ok());
+  touch_every_page(*file);
+  ASSERT_EQ(file->residency().in_large_pages, 0u) << "the page cache did not keep 4 KiB folios";
+  EXPECT_TRUE(file->recache_in_large_pages());
+  touch_every_page(*file);
+  EXPECT_EQ(file->residency().in_large_pages, 4 * kLargePageBytes);
+  EXPECT_EQ(std::memcmp(file->data(), contents.data(), contents.size()), 0);
+  EXPECT_FALSE(file->recache_in_large_pages());
 }
 
 TEST(LargePageBuffer, IsZeroedWritableAndAligned) {

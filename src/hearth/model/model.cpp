@@ -1,6 +1,7 @@
 // Model loading (architecture lookup in the registry) and the forward entry point.
 #include "hearth/model/model.h"
 
+#include "hearth/base/log.h"
 #include "hearth/model/arch/registry.h"
 #include "hearth/model/blocks.h"
 
@@ -22,6 +23,11 @@ Result<std::unique_ptr<Model>> Model::load(const std::filesystem::path& path) {
     for (const auto name : known_arches()) known += (known.empty() ? "" : ", ") + std::string(name);
     return make_error("{}: architecture '{}' is not supported (hearth runs {})", path.string(),
                       arch, known);
+  }
+  // Decoding reads every weight once per token: worth one re-read of the file at load to have
+  // its pages in 2 MiB pages (measured up to 1.15x decode speed, see docs/PERFORMANCE.md).
+  if (file.mapping() != nullptr && file.mapping()->recache_in_large_pages()) {
+    log::debug("{}: re-read into 2 MiB pages", path.string());
   }
   auto loaded = loader(file);
   if (!loaded.ok()) return make_error("{}: {}", path.string(), loaded.error().message());
