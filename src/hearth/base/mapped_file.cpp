@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "hearth/base/log.h"
+
 namespace hearth {
 namespace {
 
@@ -126,6 +128,8 @@ bool MappedFile::recache_in_large_pages() const {
     gives_large_folios = residency().in_large_pages > 0;
   }
   if (gives_large_folios) {
+    log::info("{}: re-reading its {} MiB in the page cache into 2 MiB pages (faster decoding)",
+              path_.string(), cached_pieces.size() * (kLargePageBytes >> 20));
     drop(0, size());
     touch_pieces(data(), cached_pieces);
   }

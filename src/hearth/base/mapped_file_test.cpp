@@ -66,13 +66,13 @@ TEST(MappedFile, MapsAtLargePageBoundary) {
   EXPECT_EQ(moved.data()[contents.size() - 1], static_cast<uint8_t>(contents.back()));
 }
 
-// Drops the file's clean pages from the page cache; with `read_in_pages`, reads it back in 4 KiB
-// reads without readahead, so the page cache holds it in 4 KiB folios.
-void recache_in_small_pages(const std::filesystem::path& path, bool read_in_pages) {
+// Drops the file's clean pages from the page cache; with `read_back_in_pages`, reads it back in
+// 4 KiB reads without readahead, so that the page cache holds it in 4 KiB folios.
+void drop_from_page_cache(const std::filesystem::path& path, bool read_back_in_pages) {
   const int fd = ::open(path.c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-  if (read_in_pages) {
+  if (read_back_in_pages) {
     ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM), 0);
     char page[4096];
     while (::read(fd, page, sizeof(page)) > 0) {
@@ -102,7 +102,7 @@ TEST(MappedFile, RecachesSmallPagesInLargePages) {
     ASSERT_EQ(::fsync(fd), 0);  // written back, so its pages can be dropped
     ::close(fd);
   }
-  recache_in_small_pages(path, false);
+  ASSERT_NO_FATAL_FAILURE(drop_from_page_cache(path, false));
   {
     Result<MappedFile> uncached = MappedFile::open(path);
     ASSERT_TRUE(uncached.ok());
@@ -113,11 +113,13 @@ TEST(MappedFile, RecachesSmallPagesInLargePages) {
     }
   }
 
-  recache_in_small_pages(path, true);
+  ASSERT_NO_FATAL_FAILURE(drop_from_page_cache(path, true));
   Result<MappedFile> file = MappedFile::open(path);
   ASSERT_TRUE(file.ok());
   touch_every_page(*file);
-  ASSERT_EQ(file->residency().in_large_pages, 0u) << "the page cache did not keep 4 KiB folios";
+  if (file->residency().in_large_pages != 0) {
+    GTEST_SKIP() << "this kernel read the file back in large folios, not in 4 KiB ones";
+  }
   EXPECT_TRUE(file->recache_in_large_pages());
   touch_every_page(*file);
   EXPECT_EQ(file->residency().in_large_pages, 4 * kLargePageBytes);

@@ -1,7 +1,6 @@
 // Model loading (architecture lookup in the registry) and the forward entry point.
 #include "hearth/model/model.h"
 
-#include "hearth/base/log.h"
 #include "hearth/model/arch/registry.h"
 #include "hearth/model/blocks.h"
 
@@ -25,10 +24,8 @@ Result<std::unique_ptr<Model>> Model::load(const std::filesystem::path& path) {
                       arch, known);
   }
   // Decoding reads every weight once per token: worth one re-read of the file at load to have
-  // its pages in 2 MiB pages (measured up to 1.15x decode speed, see docs/PERFORMANCE.md).
-  if (file.mapping() != nullptr && file.mapping()->recache_in_large_pages()) {
-    log::debug("{}: re-read into 2 MiB pages", path.string());
-  }
+  // it in 2 MiB pages (docs/PERFORMANCE.md, "Huge pages").
+  if (file.mapping() != nullptr) file.mapping()->recache_in_large_pages();
   auto loaded = loader(file);
   if (!loaded.ok()) return make_error("{}: {}", path.string(), loaded.error().message());
   std::unique_ptr<ArchModel> arch_model = std::move(*loaded);
