@@ -1,9 +1,11 @@
 #include "testing.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <string_view>
 #include <system_error>
-#include <unistd.h>
 
 namespace hearth::testing {
 
@@ -53,6 +55,22 @@ std::optional<std::filesystem::path> testdata_dir() {
 bool running_in_ci() {
   const char* ci = std::getenv("CI");
   return ci != nullptr && std::string_view(ci) == "true";
+}
+
+bool drop_from_page_cache(const std::filesystem::path& path, bool read_back_in_pages) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::fsync(fd) == 0 && ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
+  if (ok && read_back_in_pages) {
+    ok = ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM) == 0;
+    char page[4096];
+    ssize_t got = 0;
+    while (ok && (got = ::read(fd, page, sizeof(page))) > 0) {
+    }
+    ok = ok && got == 0;
+  }
+  ::close(fd);
+  return ok;
 }
 
 }  // namespace hearth::testing

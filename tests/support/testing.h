@@ -20,19 +20,24 @@ std::optional<std::filesystem::path> testdata_dir();
 
 bool running_in_ci();
 
+// Writes `path`'s pages back and drops them from the page cache; with `read_back_in_pages`, then
+// reads it in 4 KiB reads without readahead, so that the page cache holds it in 4 KiB folios (as
+// another program's small reads leave a model). False when the system refuses a step.
+bool drop_from_page_cache(const std::filesystem::path& path, bool read_back_in_pages);
+
 }  // namespace hearth::testing
 
 // Declares `var` as testdata_dir()/relative, or skips (fails under CI=true) when missing.
-#define HEARTH_REQUIRE_TESTDATA(var, relative)                                               \
-  std::filesystem::path var;                                                                 \
-  do {                                                                                       \
-    const auto hearth_root_ = ::hearth::testing::testdata_dir();                             \
-    if (!hearth_root_ || !std::filesystem::exists(*hearth_root_ / (relative))) {             \
-      if (::hearth::testing::running_in_ci()) {                                              \
-        FAIL() << "testdata '" << (relative) << "' missing (CI=true requires it)";           \
-      }                                                                                      \
-      GTEST_SKIP() << "testdata '" << (relative)                                            \
-                   << "' not found; set HEARTH_TESTDATA to ../shared/testdata";              \
-    }                                                                                        \
-    var = *hearth_root_ / (relative);                                                        \
+#define HEARTH_REQUIRE_TESTDATA(var, relative)                                     \
+  std::filesystem::path var;                                                       \
+  do {                                                                             \
+    const auto hearth_root_ = ::hearth::testing::testdata_dir();                   \
+    if (!hearth_root_ || !std::filesystem::exists(*hearth_root_ / (relative))) {   \
+      if (::hearth::testing::running_in_ci()) {                                    \
+        FAIL() << "testdata '" << (relative) << "' missing (CI=true requires it)"; \
+      }                                                                            \
+      GTEST_SKIP() << "testdata '" << (relative)                                   \
+                   << "' not found; set HEARTH_TESTDATA to ../shared/testdata";    \
+    }                                                                              \
+    var = *hearth_root_ / (relative);                                              \
   } while (0)

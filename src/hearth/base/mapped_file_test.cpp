@@ -1,8 +1,6 @@
 #include "hearth/base/mapped_file.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -66,21 +64,6 @@ TEST(MappedFile, MapsAtLargePageBoundary) {
   EXPECT_EQ(moved.data()[contents.size() - 1], static_cast<uint8_t>(contents.back()));
 }
 
-// Drops the file's clean pages from the page cache; with `read_back_in_pages`, reads it back in
-// 4 KiB reads without readahead, so that the page cache holds it in 4 KiB folios.
-void drop_from_page_cache(const std::filesystem::path& path, bool read_back_in_pages) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-  if (read_back_in_pages) {
-    ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM), 0);
-    char page[4096];
-    while (::read(fd, page, sizeof(page)) > 0) {
-    }
-  }
-  ::close(fd);
-}
-
 void touch_every_page(const MappedFile& file) {
   for (size_t at = 0; at < file.size(); at += 4096) {
     [[maybe_unused]] volatile uint8_t byte = file.data()[at];
@@ -93,16 +76,8 @@ TEST(MappedFile, RecachesSmallPagesInLargePages) {
   const auto path = testing::temp_path("recache.bin");
   std::vector<char> contents(4 * kLargePageBytes + 4096);
   for (size_t i = 0; i < contents.size(); ++i) contents[i] = static_cast<char>(i * 13 + i / 4096);
-  {
-    std::ofstream out(path, std::ios::binary);
-    out.write(contents.data(), std::streamsize(contents.size()));
-  }
-  {
-    const int fd = ::open(path.c_str(), O_RDONLY);
-    ASSERT_EQ(::fsync(fd), 0);  // written back, so its pages can be dropped
-    ::close(fd);
-  }
-  ASSERT_NO_FATAL_FAILURE(drop_from_page_cache(path, false));
+  std::ofstream(path, std::ios::binary).write(contents.data(), std::streamsize(contents.size()));
+  ASSERT_TRUE(testing::drop_from_page_cache(path, false));
   {
     Result<MappedFile> uncached = MappedFile::open(path);
     ASSERT_TRUE(uncached.ok());
@@ -113,7 +88,7 @@ TEST(MappedFile, RecachesSmallPagesInLargePages) {
     }
   }
 
-  ASSERT_NO_FATAL_FAILURE(drop_from_page_cache(path, true));
+  ASSERT_TRUE(testing::drop_from_page_cache(path, true));
   Result<MappedFile> file = MappedFile::open(path);
   ASSERT_TRUE(file.ok());
   touch_every_page(*file);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hearth/base/json.h"
+#include "hearth/base/mapped_file.h"
 #include "hearth/gguf/gguf.h"
 #include "hearth/model/synth.h"
 #include "testing.h"
@@ -273,6 +274,31 @@ std::filesystem::path tiny_synth(const std::filesystem::path& vocab_source, cons
   const auto path = testing::temp_path(name);
   EXPECT_TRUE(write_synth(*plan, path, {}, 2).ok());
   return path;
+}
+
+// The bytes of `file` mapped in 2 MiB pages once every page has been read.
+size_t in_large_pages_when_read(const MappedFile& file) {
+  for (size_t at = 0; at < file.size(); at += 4096) {
+    [[maybe_unused]] volatile uint8_t byte = file.data()[at];
+  }
+  return file.residency().in_large_pages;
+}
+
+// Model::load reads a file that the page cache holds in 4 KiB folios (as llama.cpp's reads leave
+// it) again, so that the weights are mapped in 2 MiB pages: all but the partial 2 MiB at the end.
+TEST(ModelTest, LoadReadsAFileCachedInSmallPagesAgainIntoLargePages) {
+  HEARTH_REQUIRE_TESTDATA(vocab, "models/tiny-llama-q4_0.gguf");
+  const auto path = tiny_synth(vocab, "llama", "recache.gguf");  // 10 MB
+  ASSERT_TRUE(testing::drop_from_page_cache(path, false));
+  if (in_large_pages_when_read(MappedFile::open(path).value()) == 0) {
+    GTEST_SKIP() << "this file system or kernel maps no file pages in 2 MiB pages";
+  }
+  ASSERT_TRUE(testing::drop_from_page_cache(path, true));
+  ASSERT_EQ(in_large_pages_when_read(MappedFile::open(path).value()), 0u);
+  auto model = Model::load(path);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  const MappedFile& mapping = *(*model)->file().mapping();
+  EXPECT_EQ(in_large_pages_when_read(mapping), mapping.size() / kLargePageBytes * kLargePageBytes);
 }
 
 // A copy of `source` without the metadata keys `drop`.
