@@ -294,7 +294,9 @@ TEST(ModelTest, LoadReadsAFileCachedInSmallPagesAgainIntoLargePages) {
     GTEST_SKIP() << "this file system or kernel maps no file pages in 2 MiB pages";
   }
   ASSERT_TRUE(testing::drop_from_page_cache(path, true));
-  ASSERT_EQ(in_large_pages_when_read(MappedFile::open(path).value()), 0u);
+  if (in_large_pages_when_read(MappedFile::open(path).value()) != 0) {
+    GTEST_SKIP() << "this kernel read the file back in large folios, not in 4 KiB ones";
+  }
   auto model = Model::load(path);
   ASSERT_TRUE(model.ok()) << model.error().message();
   const MappedFile& mapping = *(*model)->file().mapping();
