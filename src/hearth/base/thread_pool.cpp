@@ -17,6 +17,10 @@ namespace {
 // workers to finish before it sleeps: long enough to span the gaps between the kernels of a
 // decode step, short enough not to burn a core when the pool is idle.
 constexpr auto kSpin = std::chrono::microseconds(200);
+// How long a poll goes before it also yields the core between polls: longer than the gaps inside
+// a decode step (a few microseconds of serial work), where a yield (a system call) would only
+// delay the poller's start on the next job.
+constexpr auto kSpinBeforeYield = std::chrono::microseconds(50);
 
 void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -26,19 +30,20 @@ void cpu_relax() {
 #endif
 }
 
-// Polls until `done()` or kSpin has passed; true when done. Yields the core every 64 polls, so
-// a spinning thread lets a runnable one (a worker with a task, the caller) have it when the
-// machine has fewer free cores than threads.
+// Polls until `done()` or kSpin has passed; true when done. Past kSpinBeforeYield it yields the
+// core every 64 polls, so that a spinning thread lets a runnable one (a worker with a task, the
+// caller) have it when the machine has fewer free cores than threads.
 template <class Done>
 bool spin_until(const Done& done) {
-  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  const auto start = std::chrono::steady_clock::now();
   while (true) {
     for (int i = 0; i < 64; ++i) {
       if (done()) return true;
       cpu_relax();
     }
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
+    const auto waited = std::chrono::steady_clock::now() - start;
+    if (waited > kSpin) return false;
+    if (waited > kSpinBeforeYield) std::this_thread::yield();
   }
 }
 
