@@ -4,7 +4,8 @@
 // (`read`), the roofline for matvec. Each matvec iteration reads the next of several copies of
 // the matrix (at least 256 MiB in all) so that weights come from DRAM, as in decode. Rows of
 // 1024 columns (Q8_0 and Q4_0: a small model's FFN matrix, called hundreds of times per token,
-// and its output head) show what short rows and a call per matrix cost. The
+// and its output head) show what short rows and a call per matrix cost; rows of 8192 columns
+// (Q8_0 and Q4_0: Llama-3.2-1B's FFN down matrix) what long ones do. The
 // `matvec_in_cache` rows (one thread, a 1024x1024 matrix read again and again: L2 for the block
 // formats, L3 for the float ones) show what a core computes when memory is not the limit. The
 // streamed weights and the `read` buffer are in 2 MiB pages where the kernel gives them, as a
@@ -46,6 +47,9 @@ constexpr int64_t kCachedSide = 1024;
 constexpr int64_t kDecodeCols = 1024;
 constexpr int64_t kDecodeRows = 3072;
 constexpr int64_t kDecodeHeadRows = 151936;
+// Llama-3.2-1B's FFN down matrix: few rows, each longer than StreamPrefetch's 4 KiB distance.
+constexpr int64_t kLongRowsRows = 2048;
+constexpr int64_t kLongRowsCols = 8192;
 constexpr int64_t kDistinctRows = 64;  // quantized once, then tiled (K-quant search is slow)
 
 ThreadPool& pool_of(int threads) {
@@ -211,6 +215,10 @@ int main(int argc, char** argv) {
                                      bench_matvec, type, threads, n_rows, kDecodeCols, kStreamBytes)
             ->UseRealTime();
       }
+      benchmark::RegisterBenchmark(
+          name_of("matvec", type, kLongRowsRows, kLongRowsCols, threads).c_str(), bench_matvec,
+          type, threads, kLongRowsRows, kLongRowsCols, kStreamBytes)
+          ->UseRealTime();
     }
   }
   for (const GgmlType type : types) {

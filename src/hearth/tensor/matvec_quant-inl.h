@@ -923,10 +923,12 @@ constexpr int kTileRows = 1;
 constexpr int64_t kTokenGroup = 4;
 
 // One token, kRows rows from `row` on (row_bytes apart): sums[k] += row k's every chunk, the
-// rows' chunks taken side by side so that they share x's loads (AddChunks).
+// rows' chunks taken side by side so that they share x's loads (AddChunks). Each row asks for
+// the lines prefetch_distance bytes ahead of its reads.
 template <GgmlType kType, int kRows>
-HWY_INLINE void OneTokenRows(const uint8_t* row, int64_t row_bytes, int64_t n_groups,
-                             const internal::Int8Activations& x, hn::Vec<FloatTag>* sums) {
+HWY_INLINE void OneTokenRows(const uint8_t* row, int64_t row_bytes, int64_t prefetch_distance,
+                             int64_t n_groups, const internal::Int8Activations& x,
+                             hn::Vec<FloatTag>* sums) {
   using F = QuantFormat<kType>;
   HWY_ALIGN uint8_t buffer[internal::kQkK];
   for (int64_t g0 = 0; g0 < n_groups; g0 += 8) {
@@ -935,7 +937,7 @@ HWY_INLINE void OneTokenRows(const uint8_t* row, int64_t row_bytes, int64_t n_gr
     hn::Vec<FloatTag>* sum_of[kRows];
     ForEachIndex<kRows>([&](auto k) {
       const uint8_t* row_k = row + k * row_bytes;
-      StreamPrefetch::ahead<kChunkBytes<F>>(row_k + GroupOffset<F>(g0));
+      StreamPrefetch::ahead<kChunkBytes<F>>(row_k + GroupOffset<F>(g0), prefetch_distance);
       PrepareChunk<kType>(row_k, g0, n_groups, buffer, chunks[k]);
       chunk_of[k] = &chunks[k];
       sum_of[k] = &sums[k];
@@ -946,7 +948,12 @@ HWY_INLINE void OneTokenRows(const uint8_t* row, int64_t row_bytes, int64_t n_gr
 
 // One token (decode, bound by memory): y[r] for rows [row_begin, row_end), kTileRows rows at a
 // time, each chunk decoded, used once and dropped; each 8 rows' sums reduced across lanes
-// together (SumRowsOf8).
+// together (SumRowsOf8). The rows of a tile are read side by side, so each prefetches the same
+// row of a later tile: a distance of whole tiles, at least StreamPrefetch::kDistance. With a flat
+// 4 KiB, a tile's second row was never prefetched once rows were longer than 4 KiB (prefetches
+// from its first row trailed its reads), and only a few hundred bytes ahead for rows of 3-4 KiB:
+// llama-3.2-1b's FFN down matrix (Q4_0 rows of 8192 columns) decoded 1.10-1.13x faster with
+// whole tiles, and a token 1.04-1.16x (docs/PERFORMANCE.md).
 template <GgmlType kType>
 void QuantRowsOneToken(const uint8_t* weights, int64_t row_bytes, int64_t row_begin,
                        int64_t row_end, int64_t n_cols, const internal::Int8Activations& x,
@@ -954,6 +961,9 @@ void QuantRowsOneToken(const uint8_t* weights, int64_t row_bytes, int64_t row_be
   const FloatTag df;
   const int64_t n_groups = n_cols / 32;
   HWY_ALIGN float row_sums[8 * 8];
+  const int64_t tile_bytes = std::max<int64_t>(kTileRows * row_bytes, 1);  // (0 columns: 0)
+  const int64_t prefetch_distance =
+      (StreamPrefetch::kDistance + tile_bytes - 1) / tile_bytes * tile_bytes;
   for (int64_t r0 = row_begin; r0 < row_end; r0 += 8) {
     const int64_t n_rows = std::min<int64_t>(8, row_end - r0);
     for (int64_t i = 0; i < 8; i += kTileRows) {
@@ -962,9 +972,9 @@ void QuantRowsOneToken(const uint8_t* weights, int64_t row_bytes, int64_t row_be
       const uint8_t* row = weights + (r0 + i) * row_bytes;
       const int64_t tile_rows = std::min<int64_t>(kTileRows, n_rows - i);
       if (tile_rows == kTileRows) {
-        OneTokenRows<kType, kTileRows>(row, row_bytes, n_groups, x, sums);
+        OneTokenRows<kType, kTileRows>(row, row_bytes, prefetch_distance, n_groups, x, sums);
       } else if (tile_rows == 1) {
-        OneTokenRows<kType, 1>(row, row_bytes, n_groups, x, sums);
+        OneTokenRows<kType, 1>(row, row_bytes, prefetch_distance, n_groups, x, sums);
       }
       for (int k = 0; k < kTileRows; ++k) StoreLanes(sums[k], row_sums + 8 * (i + k));
     }

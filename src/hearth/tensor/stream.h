@@ -34,11 +34,11 @@ class StreamPrefetch {
     for (; next_ < end; next_ += kLineBytes) hwy::Prefetch(reinterpret_cast<const uint8_t*>(next_));
   }
 
-  // The lines from p + kDistance over kStep bytes: as many as a step can newly enter, so that
+  // The lines from p + distance over kStep bytes: as many as a step can newly enter, so that
   // steps of at most kStep bytes each, one call per step, ask for every line.
   template <int64_t kStep>
-  static void ahead(const uint8_t* p) {
-    const uintptr_t first = reinterpret_cast<uintptr_t>(p) + kDistance;
+  static void ahead(const uint8_t* p, int64_t distance = kDistance) {
+    const uintptr_t first = reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(distance);
     for (int64_t line = 0; line < (kStep + kLineBytes - 1) / kLineBytes; ++line) {
       hwy::Prefetch(reinterpret_cast<const uint8_t*>(first + line * kLineBytes));
     }
