@@ -4,7 +4,8 @@
 # `hearth bench --json` and bench/llama_cpp_speed.mjs alternate for ROUNDS rounds of REPS runs
 # each, which side goes first alternating by round; prints a Markdown table of the medians over
 # all runs, ratios, and the decode ceiling (the median read bandwidth measured by hearth bench
-# around its own runs of the row / bytes of weights per token). Usage: compare_llamacpp.sh
+# around its own runs of the row / bytes of weights per token), and the same ceiling from the
+# same passes' read of the weights' own pages. Usage: compare_llamacpp.sh
 # [BUILD_DIR] (a Release build).
 # Env: THREADS (2), N_PROMPT (512), N_GEN (128), REPS (3), ROUNDS (2), MODELS (default list, as
 # arch:preset:type[:layers], the optional layer count keeping the first layers of a shape too
@@ -83,6 +84,8 @@ last = hearth[-1]
 row = {"model": preset, "type": type_, "threads": last["threads"],
        "ceiling": statistics.median(h["decode_ceiling_tokens_per_s"] for h in hearth),
        "bandwidth": statistics.median(h["read_bandwidth_bytes_per_s"] for h in hearth),
+       "weights_ceiling": statistics.median(h["decode_ceiling_from_weights_read_tokens_per_s"] for h in hearth),
+       "weights_bandwidth": statistics.median(h["weights_read_bandwidth_bytes_per_s"] for h in hearth),
        "large_pages": last["file_resident_bytes_in_large_pages"] / max(last["file_resident_bytes"], 1),
        "besides": last["resident_bytes"] - last["file_resident_bytes"] - last["kv_cache_resident_bytes"]}
 for k in ("pp", "tg"):
@@ -100,15 +103,17 @@ python3 - "$results" "$n_prompt" "$n_gen" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 pp, tg = sys.argv[2], sys.argv[3]
-print(f"| model | type | threads | hearth pp{pp} | llama.cpp pp{pp} | ratio | hearth tg{tg} | llama.cpp tg{tg} | ratio | read GB/s | ceiling | hearth / ceiling | 2 MiB pages | MiB besides file + KV |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print(f"| model | type | threads | hearth pp{pp} | llama.cpp pp{pp} | ratio | hearth tg{tg} | llama.cpp tg{tg} | ratio | read GB/s | ceiling | hearth / ceiling | weights' read GB/s | hearth / their ceiling | 2 MiB pages | MiB besides file + KV |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for r in rows:
     f = lambda k: r.get(k, float("nan"))
     print(f"| {r['model']} | {r['type']} | {r['threads']} | {f('hearth_pp'):.1f} | {f('llama_pp'):.1f} | "
           f"{f('hearth_pp') / f('llama_pp'):.2f} | {f('hearth_tg'):.1f} | {f('llama_tg'):.1f} | "
           f"{f('hearth_tg') / f('llama_tg'):.2f} | {r['bandwidth'] / 1e9:.1f} | {r['ceiling']:.1f} | "
-          f"{f('hearth_tg') / r['ceiling']:.2f} | {r['large_pages']:.0%} | {r['besides'] / 2**20:.1f} |")
+          f"{f('hearth_tg') / r['ceiling']:.2f} | {r['weights_bandwidth'] / 1e9:.1f} | "
+          f"{f('hearth_tg') / r['weights_ceiling']:.2f} | {r['large_pages']:.0%} | {r['besides'] / 2**20:.1f} |")
 print("\nread GB/s: hearth bench's median read bandwidth over passes taken around its runs of that row")
+print("weights' read GB/s: the same passes' plain read of the weights a token reads whole, in the model's own pages")
 print("2 MiB pages: the share of the model file's pages in memory that hearth had mapped in 2 MiB pages")
 print("MiB besides file + KV: hearth's resident memory after its runs less the file's and the KV cache's pages in memory")
 PY

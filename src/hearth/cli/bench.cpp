@@ -5,7 +5,8 @@
 // the table shows the median and the spread (min-max). Also measures the machine's memory read
 // bandwidth with the same threads, around the measured runs, and prints the decode ceiling it
 // implies (bandwidth / bytes of weights read per token; at a depth, also with the KV cache each
-// token reads), and the resident memory after the runs (file, KV cache, rest).
+// token reads), the same for a plain read of the weights' own pages, and the resident memory
+// after the runs (file, KV cache, rest).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -59,24 +60,51 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Bytes of weights one decoded token reads: every tensor, except that only one row of an
-// embedding table is read (the token embedding when the output head is a separate tensor, Gemma
-// 4's per-layer embedding), and only the used share of a mixture of experts' expert tensors.
+// The share of a tensor's bytes one decoded token reads: all of it, except one row of an
+// embedding table (the token embedding when the output head is a separate tensor, Gemma 4's
+// per-layer embedding) and the used share of a mixture of experts' expert tensors.
+double share_read_per_token(const gguf::File& file, const model::ModelConfig& config,
+                            const gguf::TensorInfo& tensor) {
+  const bool tied = file.find_tensor("output.weight") == nullptr;
+  const bool lookup =
+      (tensor.name == "token_embd.weight" && !tied) || tensor.name == "per_layer_token_embd.weight";
+  if (lookup) return tensor.shape.size() > 1 ? 1.0 / double(tensor.shape[1]) : 0.0;
+  const bool experts = tensor.name.find("_exps.") != std::string::npos && config.n_experts > 0;
+  return experts ? double(config.n_experts_used) / double(config.n_experts) : 1.0;
+}
+
+// Bytes of weights one decoded token reads.
 uint64_t weight_bytes_per_token(const gguf::File& file, const model::ModelConfig& config) {
   double total = 0;
-  const bool tied = file.find_tensor("output.weight") == nullptr;
-  for (const auto& tensor : file.tensors()) {
-    const bool lookup = (tensor.name == "token_embd.weight" && !tied) ||
-                        tensor.name == "per_layer_token_embd.weight";
-    if (lookup) {
-      total += tensor.shape.size() > 1 ? double(tensor.n_bytes) / double(tensor.shape[1]) : 0.0;
-      continue;
-    }
-    const bool experts = tensor.name.find("_exps.") != std::string::npos && config.n_experts > 0;
-    total += experts ? double(tensor.n_bytes) * config.n_experts_used / config.n_experts
-                     : double(tensor.n_bytes);
-  }
+  for (const auto& tensor : file.tensors())
+    total += double(tensor.n_bytes) * share_read_per_token(file, config, tensor);
   return static_cast<uint64_t>(total);
+}
+
+// The tensors every decoded token reads whole, as runs of 8-byte words (tensors that follow one
+// another in the file, apart by their alignment padding, make one run).
+std::vector<std::span<const uint64_t>> weights_read_whole(const gguf::File& file,
+                                                          const model::ModelConfig& config) {
+  std::vector<std::span<const uint8_t>> tensors;
+  for (const auto& tensor : file.tensors()) {
+    if (!tensor.data.empty() && share_read_per_token(file, config, tensor) == 1.0)
+      tensors.push_back(tensor.data);
+  }
+  std::sort(tensors.begin(), tensors.end(),
+            [](const auto& a, const auto& b) { return a.data() < b.data(); });
+  std::vector<std::span<const uint64_t>> runs;
+  for (size_t i = 0; i < tensors.size();) {
+    const auto begin = reinterpret_cast<uintptr_t>(tensors[i].data());
+    uintptr_t end = begin + tensors[i].size();
+    for (++i; i < tensors.size() &&
+              reinterpret_cast<uintptr_t>(tensors[i].data()) < end + file.alignment();
+         ++i)
+      end = std::max(end, reinterpret_cast<uintptr_t>(tensors[i].data()) + tensors[i].size());
+    const uintptr_t first_word = (begin + 7) / 8 * 8, end_word = end / 8 * 8;
+    if (first_word < end_word)
+      runs.emplace_back(reinterpret_cast<const uint64_t*>(first_word), (end_word - first_word) / 8);
+  }
+  return runs;
 }
 
 // Bytes of KV cache one decoded token reads when it sees `positions` positions: every attention
@@ -101,44 +129,63 @@ uint64_t kv_bytes_per_token(const model::ModelConfig& config, double positions,
 // buffer far larger than the caches, prefetching ahead as the kernels do (tensor::sum_words).
 // This VM's bandwidth moves by a third over minutes, so the bench takes a pass before each
 // measured run and one after the last, and the ceiling uses their median: the bandwidth the
-// machine had while the model ran.
+// machine had while the model ran. Each pass also reads the weights a token reads whole, in the
+// model's own pages: on this VM memory reads at different speeds in different physical pages (a
+// model's page-cache pages read at 0.8-1.0x a fresh buffer, as did fresh buffers from one
+// process to the next), which the buffer's figure alone does not show.
 class BandwidthProbe {
  public:
+  struct Readings {
+    std::vector<double> buffer, weights;
+  };
+
   // The buffer is in 2 MiB pages where the kernel gives them, as the weights are: with 4 KiB
   // pages a pass would also measure TLB misses.
-  static Result<std::unique_ptr<BandwidthProbe>> create(ThreadPool& pool) {
+  static Result<std::unique_ptr<BandwidthProbe>> create(
+      ThreadPool& pool, std::vector<std::span<const uint64_t>> weights) {
     HEARTH_ASSIGN_OR_RETURN(LargePageBuffer buffer, LargePageBuffer::allocate(kBytes));
     auto* words = reinterpret_cast<uint64_t*>(buffer.data());
     std::fill(words, words + kWords, uint64_t{1});
-    return std::unique_ptr<BandwidthProbe>(new BandwidthProbe(pool, std::move(buffer)));
+    return std::unique_ptr<BandwidthProbe>(
+        new BandwidthProbe(pool, std::move(buffer), std::move(weights)));
   }
 
   void pass() {
     const std::span<const uint64_t> words(reinterpret_cast<const uint64_t*>(buffer_.data()),
                                           kWords);
-    const double start = now_seconds();
+    double start = now_seconds();
     const uint64_t sum = tensor::sum_words(words, &pool_);
-    readings_.push_back(kBytes / (now_seconds() - start));
+    readings_.buffer.push_back(kBytes / (now_seconds() - start));
     if (sum != kWords) std::fprintf(stderr, "hearth: bandwidth pass read wrong sums\n");
+    if (weights_bytes_ == 0) return;
+    start = now_seconds();
+    for (const std::span<const uint64_t> run : weights_) tensor::sum_words(run, &pool_);
+    readings_.weights.push_back(double(weights_bytes_) / (now_seconds() - start));
   }
 
-  // The median reading (three passes first when none was taken).
-  double median() {
-    if (readings_.empty()) {
+  // The readings (three passes first when none was taken); `weights` is empty when a token reads
+  // no tensor whole.
+  const Readings& readings() {
+    if (readings_.buffer.empty()) {
       for (int i = 0; i < 3; ++i) pass();
     }
-    return median_of(readings_);
+    return readings_;
   }
 
  private:
   static constexpr size_t kBytes = size_t{256} << 20;
   static constexpr size_t kWords = kBytes / sizeof(uint64_t);
-  BandwidthProbe(ThreadPool& pool, LargePageBuffer buffer)
-      : pool_(pool), buffer_(std::move(buffer)) {}
+  BandwidthProbe(ThreadPool& pool, LargePageBuffer buffer,
+                 std::vector<std::span<const uint64_t>> weights)
+      : pool_(pool), buffer_(std::move(buffer)), weights_(std::move(weights)) {
+    for (const auto& run : weights_) weights_bytes_ += run.size_bytes();
+  }
 
   ThreadPool& pool_;
   LargePageBuffer buffer_;
-  std::vector<double> readings_;
+  std::vector<std::span<const uint64_t>> weights_;
+  uint64_t weights_bytes_ = 0;
+  Readings readings_;
 };
 
 // The process's resident memory in bytes (VmRSS of /proc/self/status; 0 where unavailable).
@@ -196,7 +243,9 @@ int run_bench(const BenchFlags& flags) {
   std::mt19937 rng(1234);
 
   std::vector<Measurement> results;
-  auto created_probe = BandwidthProbe::create(engine.pool());
+  const gguf::File& file = engine.model().file();
+  auto created_probe =
+      BandwidthProbe::create(engine.pool(), weights_read_whole(file, engine.config()));
   if (!created_probe.ok()) return report_error(created_probe.error());
   std::unique_ptr<BandwidthProbe> probe = std::move(created_probe).value();
   const auto measure = [&](const std::string& prefix, int64_t n, bool decode) -> Status {
@@ -216,16 +265,18 @@ int run_bench(const BenchFlags& flags) {
   };
   if (Status s = measure("pp", flags.n_prompt, false); !s.ok()) return report_error(s.error());
   if (Status s = measure("tg", flags.n_gen, true); !s.ok()) return report_error(s.error());
-  const double bandwidth = probe->median();
+  const double bandwidth = median_of(probe->readings().buffer);
+  const std::vector<double>& weights_readings = probe->readings().weights;
+  const double weights_bandwidth = weights_readings.empty() ? 0.0 : median_of(weights_readings);
   probe.reset();  // (its buffer is not part of the resident memory reported)
 
   const uint64_t resident = resident_bytes();
-  const gguf::File& file = engine.model().file();
   const MappedRegion::Residency weights =
       file.mapping() != nullptr ? file.mapping()->residency() : MappedRegion::Residency();
   const uint64_t kv_resident = (*sequence)->resident_bytes();
   const uint64_t per_token = weight_bytes_per_token(file, engine.config());
   const double ceiling = bandwidth / static_cast<double>(per_token);
+  const double weights_ceiling = weights_bandwidth / static_cast<double>(per_token);
   // The tg test's tokens see depth + 1 to depth + n_gen positions.
   const uint64_t kv_per_token =
       kv_bytes_per_token(engine.config(), double(flags.depth) + double(flags.n_gen + 1) / 2,
@@ -247,6 +298,8 @@ int run_bench(const BenchFlags& flags) {
                 {"read_bandwidth_bytes_per_s", bandwidth},
                 {"weight_bytes_per_token", per_token},
                 {"decode_ceiling_tokens_per_s", ceiling},
+                {"weights_read_bandwidth_bytes_per_s", weights_bandwidth},
+                {"decode_ceiling_from_weights_read_tokens_per_s", weights_ceiling},
                 {"kv_cache_bytes_per_token", kv_per_token},
                 {"decode_ceiling_with_kv_cache_tokens_per_s", ceiling_with_kv},
                 {"resident_bytes", resident},
@@ -280,6 +333,11 @@ int run_bench(const BenchFlags& flags) {
     }
   };
   print_shares(ceiling);
+  if (weights_bandwidth > 0) {
+    std::printf("\nthe weights' own pages read at %.1f GB/s: decode ceiling %.1f t/s from them",
+                weights_bandwidth / 1e9, weights_ceiling);
+    print_shares(weights_ceiling);
+  }
   // At a depth each token also reads the KV cache: a second ceiling counts it.
   if (flags.depth > 0) {
     std::printf("\nwith the KV cache's %.1f MiB per token at depth %lld: decode ceiling %.1f t/s",
