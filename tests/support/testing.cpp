@@ -57,17 +57,22 @@ bool running_in_ci() {
   return ci != nullptr && std::string_view(ci) == "true";
 }
 
-bool drop_from_page_cache(const std::filesystem::path& path, bool read_back_in_pages) {
+bool drop_from_page_cache(const std::filesystem::path& path, bool read_back_in_pages, off_t offset,
+                          off_t length) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  bool ok = ::fsync(fd) == 0 && ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
+  bool ok = ::fsync(fd) == 0 && ::posix_fadvise(fd, offset, length, POSIX_FADV_DONTNEED) == 0;
   if (ok && read_back_in_pages) {
     ok = ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM) == 0;
     char page[4096];
     ssize_t got = 0;
-    while (ok && (got = ::read(fd, page, sizeof(page))) > 0) {
+    for (off_t at = offset; ok && (length == 0 || at < offset + length); at += got) {
+      got = ::pread(fd, page, sizeof(page), at);
+      if (got <= 0) {
+        ok = got == 0;
+        break;
+      }
     }
-    ok = ok && got == 0;
   }
   ::close(fd);
   return ok;

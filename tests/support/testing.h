@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <filesystem>
 #include <optional>
@@ -20,10 +21,12 @@ std::optional<std::filesystem::path> testdata_dir();
 
 bool running_in_ci();
 
-// Writes `path`'s pages back and drops them from the page cache; with `read_back_in_pages`, then
-// reads it in 4 KiB reads without readahead, so that the page cache holds it in 4 KiB folios (as
-// another program's small reads leave a model). False when the system refuses a step.
-bool drop_from_page_cache(const std::filesystem::path& path, bool read_back_in_pages);
+// Writes `path`'s pages back and drops the bytes [offset, offset + length) from the page cache
+// (length 0: to the end); with `read_back_in_pages`, then reads them in 4 KiB reads without
+// readahead, so that the page cache holds them in 4 KiB folios (as another program's small reads
+// leave a model). False when the system refuses a step.
+bool drop_from_page_cache(const std::filesystem::path& path, bool read_back_in_pages,
+                          off_t offset = 0, off_t length = 0);
 
 }  // namespace hearth::testing
 

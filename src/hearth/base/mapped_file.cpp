@@ -4,6 +4,7 @@
 #include "hearth/base/mapped_file.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -60,6 +62,48 @@ void touch_pieces(const uint8_t* mapping, std::span<const size_t> pieces) {
   for (const size_t piece : pieces) {
     [[maybe_unused]] volatile uint8_t byte = mapping[piece * kLargePageBytes];
   }
+}
+
+// The PAGEMAP_SCAN ioctl of /proc/self/pagemap (Linux 6.7; defined here, since older kernel
+// headers lack it): which pages of a range are mapped by a huge page table entry.
+struct PagemapRegion {
+  uint64_t start, end, categories;
+};
+struct PagemapScanArg {
+  uint64_t size = 0, flags = 0, start = 0, end = 0, walk_end = 0, vec = 0, vec_len = 0,
+           max_pages = 0, category_inverted = 0, category_mask = 0, category_anyof_mask = 0,
+           return_mask = 0;
+};
+constexpr unsigned long kPagemapScan = _IOWR('f', 16, PagemapScanArg);
+constexpr uint64_t kPageIsHuge = uint64_t{1} << 6;
+
+// The pieces among `pieces` (2 MiB each from `mapping`, each with a page mapped) that are not
+// mapped in one 2 MiB page; nullopt where the kernel cannot tell (before Linux 6.7).
+std::optional<std::vector<size_t>> pieces_in_small_pages(const uint8_t* mapping,
+                                                         std::span<const size_t> pieces) {
+  const int pagemap = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (pagemap < 0) return std::nullopt;
+  std::vector<size_t> small;
+  for (const size_t piece : pieces) {
+    const auto start = reinterpret_cast<uint64_t>(mapping + piece * kLargePageBytes);
+    PagemapRegion huge{};
+    PagemapScanArg scan{.size = sizeof(PagemapScanArg),
+                        .start = start,
+                        .end = start + kLargePageBytes,
+                        .vec = reinterpret_cast<uint64_t>(&huge),
+                        .vec_len = 1,
+                        .category_mask = kPageIsHuge,
+                        .return_mask = kPageIsHuge};
+    const int found = ::ioctl(pagemap, kPagemapScan, &scan);
+    if (found < 0) {
+      ::close(pagemap);
+      return std::nullopt;
+    }
+    if (found == 0 || huge.start != start || huge.end != start + kLargePageBytes)
+      small.push_back(piece);
+  }
+  ::close(pagemap);
+  return small;
 }
 
 }  // namespace
@@ -110,7 +154,15 @@ bool MappedFile::recache_in_large_pages() const {
   touch_pieces(data(), cached_pieces);
   const size_t large_pieces =
       std::min(residency().in_large_pages / kLargePageBytes, cached_pieces.size());
-  if ((cached_pieces.size() - large_pieces) * 8 <= cached_pieces.size()) return false;
+  // The pieces to read again: those in small pages where the kernel says which; else, when more
+  // than 1/8 of them are small, every cached piece.
+  std::vector<size_t> small_pieces;
+  if (auto small = pieces_in_small_pages(data(), cached_pieces)) {
+    small_pieces = std::move(*small);
+  } else if ((cached_pieces.size() - large_pieces) * 8 > cached_pieces.size()) {
+    small_pieces = cached_pieces;
+  }
+  if (small_pieces.empty()) return false;
 
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -122,16 +174,18 @@ bool MappedFile::recache_in_large_pages() const {
   };
   bool gives_large_folios = large_pieces > 0;
   if (!gives_large_folios) {
-    const size_t probe = cached_pieces.front();
+    const size_t probe = small_pieces.front();
     drop(probe * kLargePageBytes, kLargePageBytes);
     touch_pieces(data(), {&probe, 1});
     gives_large_folios = residency().in_large_pages > 0;
   }
   if (gives_large_folios) {
-    log::info("{}: re-reading its {} MiB in the page cache into 2 MiB pages (faster decoding)",
-              path_.string(), cached_pieces.size() * (kLargePageBytes >> 20));
-    drop(0, size());
-    touch_pieces(data(), cached_pieces);
+    log::info(
+        "{}: re-reading {} MiB of it that the page cache holds in small pages into 2 MiB "
+        "pages (faster decoding)",
+        path_.string(), small_pieces.size() * (kLargePageBytes >> 20));
+    for (const size_t piece : small_pieces) drop(piece * kLargePageBytes, kLargePageBytes);
+    touch_pieces(data(), small_pieces);
   }
   ::close(fd);
   return gives_large_folios;

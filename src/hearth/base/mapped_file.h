@@ -63,11 +63,12 @@ class MappedFile {
   // Gets the file's cached pages into 2 MiB pages where the page cache holds them in small folios
   // (a reader without MADV_HUGEPAGE, such as llama.cpp, or a writer of small pieces left them so,
   // and this kernel may not collapse file pages): drops them from the page cache and reads them
-  // again through this mapping, whose huge-page readahead caches them in 2 MiB folios. Costs one
-  // read of the cached part of the file, so it runs only when more than 1/8 of the cached whole
-  // 2 MiB pieces are in small pages and the file system is seen to give 2 MiB folios (one piece
-  // re-read first when none is). Pages that other processes map or that are dirty stay as they
-  // are; the contents never change. True when it re-read the file.
+  // again through this mapping, whose huge-page readahead caches them in 2 MiB folios. Costs a
+  // read of what it drops: where the kernel tells which whole 2 MiB pieces are in small pages
+  // (PAGEMAP_SCAN, Linux 6.7), just those; elsewhere every cached piece, and only when more than
+  // 1/8 of them are in small pages. Only where the file system is seen to give 2 MiB folios (one
+  // piece re-read first when none is). Pages that other processes map or that are dirty stay as
+  // they are; the contents never change. True when it re-read any of the file.
   bool recache_in_large_pages() const;
 
  private:
