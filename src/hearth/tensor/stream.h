@@ -15,9 +15,9 @@ namespace hearth::tensor {
 // Asks for the cache lines of a stream kDistance bytes ahead of where its reader is: call
 // reached(p) as the reads pass p, and every line up to p + kDistance not yet asked for is
 // prefetched. A reader that steps through its stream at most kStep bytes at a time can instead
-// call the branch-free ahead<kStep>(p) at each step (no state to keep): its loop over the lines
-// cost a one-token matvec 8-12% in cache, where memory is not the limit. The hardware prefetcher
-// alone falls behind when the host's memory is contended (higher latency): there a one-token Q4_0
+// call the branch-free ahead<kStep>(p, distance) at each step (no state to keep; a distance of at
+// least kDistance): the loop over the lines cost a one-token matvec 8-12% in cache, where memory
+// is not the limit. The hardware prefetcher alone falls behind when the host's memory is contended (higher latency): there a one-token Q4_0
 // matvec streamed at 0.6-0.7 of a plain read and 1.3-1.5x faster with 2-8 KiB of software prefetch
 // (docs/PERFORMANCE.md). Prefetches never fault, so the lines past a stream's end cost only their
 // bandwidth.
@@ -37,7 +37,7 @@ class StreamPrefetch {
   // The lines from p + distance over kStep bytes: as many as a step can newly enter, so that
   // steps of at most kStep bytes each, one call per step, ask for every line.
   template <int64_t kStep>
-  static void ahead(const uint8_t* p, int64_t distance = kDistance) {
+  static void ahead(const uint8_t* p, int64_t distance) {
     const uintptr_t first = reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(distance);
     for (int64_t line = 0; line < (kStep + kLineBytes - 1) / kLineBytes; ++line) {
       hwy::Prefetch(reinterpret_cast<const uint8_t*>(first + line * kLineBytes));
