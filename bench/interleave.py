@@ -23,8 +23,11 @@ def run_once(binary, benchmark_filter):
          "--benchmark_format=csv"],
         capture_output=True, text=True, check=True).stdout
     rows = [line for line in out.splitlines() if line.startswith('"')]
-    # CSV columns: name, iterations, real_time, cpu_time, time_unit, ...
-    return {row[0]: float(row[2]) for row in csv.reader(io.StringIO("\n".join(rows)))}
+    # CSV columns: name, iterations, real_time, cpu_time, time_unit, ...; times in the
+    # benchmark's own unit (matmul_bench reports milliseconds).
+    ns_per_unit = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+    return {row[0]: float(row[2]) * ns_per_unit[row[4]]
+            for row in csv.reader(io.StringIO("\n".join(rows)))}
 
 
 def main():
