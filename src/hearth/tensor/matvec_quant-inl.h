@@ -7,8 +7,8 @@
 // of 8 groups (AVX-512 VNNI dpbusd, two such vectors per instruction; AVX2 maddubs + madd) leaves
 // each group's exact integer total in its own lane (GroupDots; portable scalar code elsewhere);
 // one convert and multiply-add per chunk then scale the 8 totals into the token's float sums
-// (AddChunks; with AVX-512 those of two rows at once), and each 8 rows' sums are reduced across
-// lanes together (SumRowsOf8). One token
+// (AddChunks; in a batch on AVX-512 those of two rows at once, AddPairedChunks), and each 8 rows'
+// sums are reduced across lanes together (SumRowsOf8). One token
 // (decode) decodes each chunk as it goes; a batch decodes a block of rows once into scratch and
 // runs its tokens over it in groups held in registers (QuantRowsAllTokens). Both prefetch the
 // rows ahead (StreamPrefetch). Each token gets the same operations in the same order whatever the
@@ -57,10 +57,10 @@ using FloatTag = hn::CappedTag<float, 8>;
 
 // Rows per step of the one-token kernel and of a pass over the prepared rows (a tile), their
 // codes held in registers. With 32 vector registers (AVX-512) two rows share each token's x,
-// loaded once (GroupDots): L1's loads, not the multiply-adds, bound one row at a time; and their
-// totals share each 512-bit convert, multiply and multiply-add (AddChunks). 2 rows x 4 tokens
-// beat 1 x 8 by 3-31% on Zen 4, and 2 x 6 or 2 x 8 spill. AVX2's 16 registers hold one row's
-// codes.
+// loaded once (GroupDots): L1's loads, not the multiply-adds, bound one row at a time; in a batch
+// their totals also share each 512-bit convert, multiply and multiply-add (AddPairedChunks).
+// 2 rows x 4 tokens beat 1 x 8 by 3-31% on Zen 4, and 2 x 6 or 2 x 8 spill. AVX2's 16 registers
+// hold one row's codes.
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 #define HEARTH_MATVEC_PAIRED_ROWS 1
 constexpr int kTileRows = 2;
@@ -652,67 +652,64 @@ HWY_INLINE void PrepareCodes(const Chunk& chunk, int64_t n_groups, PreparedCodes
 #endif
 }
 
-// The integer totals' starting values for one token's chunk: minus the zero point times x's code
-// sums of the chunk's 8 blocks (of their first 16 codes in halves[0] and their last 16 in
-// halves[1] for a kSubScaled format; else all in halves[0]), which makes the totals those of
-// code - zero point. They depend on the token and chunk only, so a batch works them out once for
-// all its rows (PreparedRowsTokens).
-struct TotalStarts {
-  __m256i halves[2];
-
-  template <class F>
-  static TotalStarts Of(const internal::Int8Activations& x, int64_t t, int64_t g0) {
-    TotalStarts starts{{_mm256_setzero_si256(), _mm256_setzero_si256()}};
-    if constexpr (F::kZeroPoint != 0) {
-      static_assert((F::kZeroPoint & (F::kZeroPoint - 1)) == 0);  // a shift
-      constexpr int kShift = __builtin_ctz(static_cast<unsigned>(F::kZeroPoint));
-      const int64_t block = t * x.scale_stride + g0;
-      const auto load = [](const int32_t* sums) {
-        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sums));
-      };
-      const auto start = [](__m256i sums) {
-        return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, kShift));
-      };
-      const __m256i sums = load(x.code_sums + block);
-      if constexpr (F::kSubScaled) {
-        const __m256i low = load(x.low_code_sums + block);
-        starts.halves[0] = start(low);
-        starts.halves[1] = start(_mm256_sub_epi32(sums, low));
-      } else {
-        starts.halves[0] = start(sums);
-      }
-    }
-    return starts;
+// The integer totals' starting value: minus the zero point times x's code sums of the chunk's
+// 8 blocks (of their first 16 codes for half 0 of a kSubScaled format, of the last 16 for half
+// 1), which makes the totals those of code - zero point.
+template <class F>
+HWY_INLINE __m256i ZeroPointStart(const int32_t* x_code_sums, const int32_t* x_low_code_sums,
+                                  int half) {
+  if constexpr (F::kZeroPoint == 0) return _mm256_setzero_si256();
+  static_assert((F::kZeroPoint & (F::kZeroPoint - 1)) == 0);  // a shift
+  constexpr int kShift = __builtin_ctz(static_cast<unsigned>(F::kZeroPoint));
+  __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_code_sums));
+  if constexpr (F::kSubScaled) {
+    const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_low_code_sums));
+    sums = half == 0 ? low : _mm256_sub_epi32(sums, low);
   }
-};
+  return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, kShift));
+}
 
 // totals[j] = group j's integer dot product with x (this token's interleaved chunk), of the codes
 // minus the zero point, times the sub-scales for Q6_K. With VNNI one dpbusd multiplies and sums
 // 4 codes of 8 groups twice; elsewhere maddubs multiplies bytes in pairs to int16 (no
-// saturation: |c| <= 128 and |x| <= 127, or c <= 63) and madd sums pairs to int32. The tile's
-// totals are one after the other: with two rows, one 512-bit vector (AddChunks loads it whole).
-template <class F>
-HWY_INLINE void GroupDots(const PreparedCodes* const (&codes)[kTileRows], const int8_t* x,
-                          const TotalStarts& starts, int32_t (&totals)[kTileRows][8]) {
+// saturation: |c| <= 128 and |x| <= 127, or c <= 63) and madd sums pairs to int32. kPaired (two
+// rows, AVX-512) stores both rows' totals as one 512-bit vector, which AddPairedChunks loads
+// whole.
+template <class F, int kRows, bool kPaired = false>
+HWY_INLINE void GroupDots(const PreparedCodes* const (&codes)[kRows], const int8_t* x,
+                          const int32_t* x_code_sums, const int32_t* x_low_code_sums,
+                          int32_t (&totals)[kRows][8]) {
+  static_assert(!kPaired || (HEARTH_MATVEC_PAIRED_ROWS && kRows == 2));
 #if HWY_TARGET == HWY_AVX3_DL
   // Two dependency chains: vectors 0 and 2 in `first`, 1 and 3 in `second`; with sub-scales
   // codes 0-15 (vectors 0, 1) in `first` and 16-31 in `second`. Lane j and lane j + 8 both
   // belong to group j. (Named values, not arrays: GCC keeps an array of vectors that inline
-  // assembly updates in memory.) The two rows load x once.
-  const __m512i first_start = _mm512_zextsi256_si512(starts.halves[0]);
+  // assembly updates in memory.) One row reads x straight from memory; two load it once (L1
+  // serves one 64-byte load per cycle, as many as dpbusd's rate, so x is what bounds a batch).
+  const __m512i first_start =
+      _mm512_zextsi256_si512(ZeroPointStart<F>(x_code_sums, x_low_code_sums, 0));
   const __m512i second_start =
-      F::kSubScaled ? _mm512_zextsi256_si512(starts.halves[1]) : _mm512_setzero_si512();
+      F::kSubScaled ? _mm512_zextsi256_si512(ZeroPointStart<F>(x_code_sums, x_low_code_sums, 1))
+                    : _mm512_setzero_si512();
   const auto x_vector = [x](int c) { return _mm512_loadu_si512(x + 64 * c); };
   const __m512i q0 = x_vector(0), q1 = x_vector(1), q2 = x_vector(2), q3 = x_vector(3);
   static_assert(kCodeVectors == 4);
-  // Row r's group totals before the fold: group j's in lanes j and j + 8.
-  const auto row_sums = [&](int r) {
+  // Row r's totals before the fold: group j's in lanes j and j + 8.
+  const auto row_sums = [&](auto r) {
     const PreparedCodes& row = *codes[r];
     const auto add = [&](__m512i sum, int c) {
       // In assembly: Highway 1.0.3's AVX3_DL target attributes do not let GCC inline the VNNI
       // intrinsics. The codes are unsigned for every format here.
-      const __m512i q = c == 0 ? q0 : c == 1 ? q1 : c == 2 ? q2 : q3;
-      asm("vpdpbusd %[q], %[c], %[sum]" : [sum] "+v"(sum) : [c] "v"(row.magnitudes[c]), [q] "v"(q));
+      if constexpr (kRows == 1) {
+        asm("vpdpbusd %[q], %[c], %[sum]"
+            : [sum] "+v"(sum)
+            : [c] "v"(row.magnitudes[c]), [q] "m"(*reinterpret_cast<const __m512i*>(x + 64 * c)));
+      } else {
+        const __m512i q = c == 0 ? q0 : c == 1 ? q1 : c == 2 ? q2 : q3;
+        asm("vpdpbusd %[q], %[c], %[sum]"
+            : [sum] "+v"(sum)
+            : [c] "v"(row.magnitudes[c]), [q] "v"(q));
+      }
       return sum;
     };
     __m512i first = add(first_start, 0);
@@ -726,17 +723,26 @@ HWY_INLINE void GroupDots(const PreparedCodes* const (&codes)[kTileRows], const 
       return _mm512_add_epi32(first, second);
     }
   };
-  // Both rows folded at once: their low halves side by side plus their high halves.
-  const __m512i sums0 = row_sums(0), sums1 = row_sums(1);
-  _mm512_storeu_si512(totals, _mm512_add_epi32(_mm512_shuffle_i64x2(sums0, sums1, 0x44),
-                                               _mm512_shuffle_i64x2(sums0, sums1, 0xee)));
+  if constexpr (kPaired) {
+    // Both rows folded at once: their low halves side by side plus their high halves.
+    const __m512i sums0 = row_sums(0), sums1 = row_sums(1);
+    _mm512_storeu_si512(totals, _mm512_add_epi32(_mm512_shuffle_i64x2(sums0, sums1, 0x44),
+                                                 _mm512_shuffle_i64x2(sums0, sums1, 0xee)));
+  } else {
+    ForEachIndex<kRows>([&](auto r) {
+      const __m512i sums = row_sums(r);
+      _mm256_store_si256(
+          reinterpret_cast<__m256i*>(totals[r]),
+          _mm256_add_epi32(_mm512_castsi512_si256(sums), _mm512_extracti64x4_epi64(sums, 1)));
+    });
+  }
 #else
   static_assert(!F::kSubScaled || F::kZeroPoint == 0);
-  const auto row_totals = [&](int r) {
+  const auto row_totals = [&](auto r) {
     const PreparedCodes& row = *codes[r];
     // sum[k % 4]: four short dependency chains.
-    __m256i sum[4] = {starts.halves[0], _mm256_setzero_si256(), _mm256_setzero_si256(),
-                      _mm256_setzero_si256()};
+    __m256i sum[4] = {ZeroPointStart<F>(x_code_sums, x_low_code_sums, 0), _mm256_setzero_si256(),
+                      _mm256_setzero_si256(), _mm256_setzero_si256()};
     for (int k = 0; k < 8; ++k) {
       __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * k));
       if constexpr (F::kSigned) q = _mm256_sign_epi8(q, row.signs[k]);
@@ -746,12 +752,15 @@ HWY_INLINE void GroupDots(const PreparedCodes* const (&codes)[kTileRows], const 
     }
     return _mm256_add_epi32(_mm256_add_epi32(sum[0], sum[1]), _mm256_add_epi32(sum[2], sum[3]));
   };
-#if HEARTH_MATVEC_PAIRED_ROWS  // one store, which AddChunks' load of both rows reads whole
-  _mm512_storeu_si512(totals,
-                      _mm512_inserti64x4(_mm512_castsi256_si512(row_totals(0)), row_totals(1), 1));
-#else
-  _mm256_store_si256(reinterpret_cast<__m256i*>(totals[0]), row_totals(0));
+#if HEARTH_MATVEC_PAIRED_ROWS
+  if constexpr (kPaired) {  // one store, which AddPairedChunks' load of both rows reads whole
+    _mm512_storeu_si512(
+        totals, _mm512_inserti64x4(_mm512_castsi256_si512(row_totals(0)), row_totals(1), 1));
+    return;
+  }
 #endif
+  ForEachIndex<kRows>(
+      [&](auto r) { _mm256_store_si256(reinterpret_cast<__m256i*>(totals[r]), row_totals(r)); });
 #endif
 }
 #else
@@ -772,24 +781,16 @@ HWY_INLINE void PrepareCodes(const Chunk& chunk, int64_t n_groups, PreparedCodes
   out.n_groups = n_groups;
 }
 
-// x's code sums of the token's chunk, for the zero point.
-struct TotalStarts {
-  const int32_t* code_sums;
-
-  template <class F>
-  static TotalStarts Of(const internal::Int8Activations& x, int64_t t, int64_t g0) {
-    return {x.code_sums + t * x.scale_stride + g0};
-  }
-};
-
-template <class F>
-HWY_INLINE void GroupDots(const PreparedCodes* const (&codes)[kTileRows], const int8_t* x,
-                          const TotalStarts& starts, int32_t (&totals)[kTileRows][8]) {
+template <class F, int kRows, bool kPaired = false>
+HWY_INLINE void GroupDots(const PreparedCodes* const (&codes)[kRows], const int8_t* x,
+                          const int32_t* x_code_sums, const int32_t* /*x_low_code_sums*/,
+                          int32_t (&totals)[kRows][8]) {
+  static_assert(!kPaired);
   static_assert(!F::kSubScaled || F::kZeroPoint == 0);
-  for (int r = 0; r < kTileRows; ++r) {
+  for (int r = 0; r < kRows; ++r) {
     const PreparedCodes& row = *codes[r];
     for (int64_t j = 0; j < 8; ++j) {
-      int32_t total = -F::kZeroPoint * starts.code_sums[j];
+      int32_t total = -F::kZeroPoint * x_code_sums[j];
       for (int64_t e = 0; j < row.n_groups && e < 32; ++e) {
         const uint8_t byte = row.codes[32 * j + e];
         const int32_t c = F::kSigned ? static_cast<int8_t>(byte) : static_cast<int32_t>(byte);
@@ -874,57 +875,57 @@ HWY_INLINE void PrepareChunk(const uint8_t* row, int64_t g0, int64_t n_groups, u
   if constexpr (F::kMin) std::memcpy(out.b, chunk.b, sizeof(out.b));
 }
 
-// One token's float sums over a tile's rows, 8 lanes per row (a row's sum is the sum of its
-// lanes, SumRowsOf8), kept in memory as kTileRows slots of 8 floats one after the other. With
-// AVX-512 the tile's two rows share one 512-bit vector, row 0 in lanes 0-7; elsewhere the row has
-// a vector (its lanes in lane 0 of the slot's vectors where a vector holds fewer than 8 floats).
-struct TileSums {
-#if HEARTH_MATVEC_PAIRED_ROWS
-  __m512 rows;
-
-  static TileSums Zero() {
-    return {_mm512_setzero_ps()};
-  }
-  static TileSums Load(const float* slots) {
-    return {_mm512_loadu_ps(slots)};
-  }
-  void Store(float* slots) const {
-    _mm512_storeu_ps(slots, rows);
-  }
-#else
-  static_assert(kTileRows == 1);
-  hn::Vec<FloatTag> row;
-
-  static TileSums Zero() {
-    return {hn::Zero(FloatTag())};
-  }
-  static TileSums Load(const float* slots) {
-    return {hn::LoadU(FloatTag(), slots)};
-  }
-  void Store(float* slots) const {
-    const FloatTag df;
-    for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
-      hn::StoreU(k == 0 ? row : hn::Zero(df), df, slots + k);
-    }
-  }
-#endif
-};
-
-// For each row of a tile, token t's sums += the row's chunk at groups [g0, g0 + 8): each group's
-// integer total times a * (x's scale), and for the formats with a minimum b * (x's block sum).
-// The rows share x (GroupDots), and with AVX-512 each of these operations (one lane per group and
-// row).
-template <class F>
-HWY_INLINE void AddChunks(const PreparedChunk* const (&chunks)[kTileRows],
+// For each of kRows rows, token t's 8 float lanes sums[r] += the row's chunk at groups
+// [g0, g0 + 8): each group's integer total times a * (x's scale), and for the formats with a
+// minimum b * (x's block sum). The rows share x (GroupDots).
+template <class F, int kRows>
+HWY_INLINE void AddChunks(const PreparedChunk* const (&chunks)[kRows],
                           const internal::Int8Activations& x, int64_t t, int64_t g0,
-                          const TotalStarts& starts, TileSums& sums) {
+                          hn::Vec<FloatTag>* const (&sums)[kRows]) {
+  const GroupTag di;
+  const FloatTag df;
   // x's scales and block sums have 8 zero entries past the last block.
   const int64_t block = t * x.scale_stride + g0;
-  HWY_ALIGN int32_t totals[kTileRows][8];
-  const PreparedCodes* codes[kTileRows];
-  for (int r = 0; r < kTileRows; ++r) codes[r] = &chunks[r]->codes;
-  GroupDots<F>(codes, x.q + t * x.q_stride + 32 * g0, starts, totals);
+  HWY_ALIGN int32_t totals[kRows][8];
+  const PreparedCodes* codes[kRows];
+  for (int r = 0; r < kRows; ++r) codes[r] = &chunks[r]->codes;
+  GroupDots<F, kRows>(codes, x.q + t * x.q_stride + 32 * g0, x.code_sums + block,
+                      x.low_code_sums + block, totals);
+  ForEachIndex<kRows>([&](auto r) {
+    const PreparedChunk& chunk = *chunks[r];
+    for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
+      const auto scale = hn::Mul(hn::Load(df, chunk.a + k), hn::LoadU(df, x.d + block + k));
+      *sums[r] = hn::MulAdd(hn::ConvertTo(df, hn::Load(di, totals[r] + k)), scale, *sums[r]);
+      if constexpr (F::kMin) {
+        *sums[r] =
+            hn::MulAdd(hn::Load(df, chunk.b + k), hn::LoadU(df, x.sums + block + k), *sums[r]);
+      }
+    }
+  });
+}
+
+// The 8 lanes of `sums` in one vector: lane 0 of the vectors that hold 8 floats each elsewhere.
+HWY_INLINE void StoreLanes(hn::Vec<FloatTag> sums, float* out) {
+  const FloatTag df;
+  for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
+    hn::Store(k == 0 ? sums : hn::Zero(df), df, out + k);
+  }
+}
+
 #if HEARTH_MATVEC_PAIRED_ROWS
+// AddChunks for a batch's tile of two rows whose 8 lanes each share one 512-bit vector (row 0 in
+// lanes 0-7): their totals folded together (GroupDots), then one convert, one multiply and one
+// multiply-add for both, each lane getting the same operations as in AddChunks. Decode keeps
+// AddChunks: in the one-token kernel the paired steps left GCC short of registers for Q4_0's
+// permutation tables, which it then reloaded every chunk (Q4_0 in cache 0.84x as fast).
+template <class F>
+HWY_INLINE void AddPairedChunks(const PreparedChunk* const (&chunks)[2],
+                                const internal::Int8Activations& x, int64_t t, int64_t g0,
+                                __m512& sums) {
+  const int64_t block = t * x.scale_stride + g0;
+  HWY_ALIGN int32_t totals[2][8];
+  GroupDots<F, 2, true>({&chunks[0]->codes, &chunks[1]->codes}, x.q + t * x.q_stride + 32 * g0,
+                        x.code_sums + block, x.low_code_sums + block, totals);
   const auto of_rows = [](const float* row0, const float* row1) {
     return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_load_ps(row0)), _mm256_load_ps(row1),
                               1);
@@ -933,24 +934,12 @@ HWY_INLINE void AddChunks(const PreparedChunk* const (&chunks)[kTileRows],
     return _mm512_broadcast_f32x8(_mm256_loadu_ps(values));
   };
   const __m512 scale = _mm512_mul_ps(of_rows(chunks[0]->a, chunks[1]->a), for_both(x.d + block));
-  sums.rows = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(totals)), scale, sums.rows);
+  sums = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(totals)), scale, sums);
   if constexpr (F::kMin) {
-    sums.rows =
-        _mm512_fmadd_ps(of_rows(chunks[0]->b, chunks[1]->b), for_both(x.sums + block), sums.rows);
+    sums = _mm512_fmadd_ps(of_rows(chunks[0]->b, chunks[1]->b), for_both(x.sums + block), sums);
   }
-#else
-  const GroupTag di;
-  const FloatTag df;
-  const PreparedChunk& chunk = *chunks[0];
-  for (size_t k = 0; k < 8; k += hn::Lanes(df)) {
-    const auto scale = hn::Mul(hn::Load(df, chunk.a + k), hn::LoadU(df, x.d + block + k));
-    sums.row = hn::MulAdd(hn::ConvertTo(df, hn::Load(di, totals[0] + k)), scale, sums.row);
-    if constexpr (F::kMin) {
-      sums.row = hn::MulAdd(hn::Load(df, chunk.b + k), hn::LoadU(df, x.sums + block + k), sums.row);
-    }
-  }
-#endif
 }
+#endif
 
 // The sums of 8 rows of 8 floats (8 rows' partial sums): sums[i] is the sum of row i. x86 adds them
 // pairwise across vectors (3 rounds of horizontal adds and one add of halves for all 8), elsewhere
@@ -981,7 +970,7 @@ HWY_INLINE void SumRowsOf8(const float* rows, float* sums) {
 }
 
 // y[0, n_rows) = the sums of the first n_rows of 8 rows of 8 floats (SumRowsOf8): straight into y
-// when it takes all 8 (a copy through a buffer had cost 5-9% of a batch).
+// when it takes all 8 (a copy through a buffer had 5-9% of a batch kernel's samples).
 HWY_INLINE void StoreRowSums(const float* rows, int64_t n_rows, float* y) {
   if (n_rows >= 8) return SumRowsOf8(rows, y);
   HWY_ALIGN float y8[8];
@@ -998,27 +987,28 @@ struct alignas(32) LaneSums {
 // registers.
 constexpr int64_t kTokenGroup = 4;
 
-// One token, kTileRows rows from `row` on (row_bytes apart; 0 repeats the row): the rows'
-// sums of their every chunk, the rows' chunks taken side by side so that they share x's loads
-// (AddChunks). Each row asks for the lines prefetch_distance bytes ahead of its reads.
-template <GgmlType kType>
-HWY_INLINE TileSums OneTokenRows(const uint8_t* row, int64_t row_bytes, int64_t prefetch_distance,
-                                 int64_t n_groups, const internal::Int8Activations& x) {
+// One token, kRows rows from `row` on (row_bytes apart): sums[k] += row k's every chunk, the
+// rows' chunks taken side by side so that they share x's loads (AddChunks). Each row asks for
+// the lines prefetch_distance bytes ahead of its reads.
+template <GgmlType kType, int kRows>
+HWY_INLINE void OneTokenRows(const uint8_t* row, int64_t row_bytes, int64_t prefetch_distance,
+                             int64_t n_groups, const internal::Int8Activations& x,
+                             hn::Vec<FloatTag>* sums) {
   using F = QuantFormat<kType>;
   HWY_ALIGN uint8_t buffer[internal::kQkK];
-  auto sums = TileSums::Zero();
   for (int64_t g0 = 0; g0 < n_groups; g0 += 8) {
-    PreparedChunk chunks[kTileRows];
-    const PreparedChunk* chunk_of[kTileRows];
-    ForEachIndex<kTileRows>([&](auto k) {
+    PreparedChunk chunks[kRows];
+    const PreparedChunk* chunk_of[kRows];
+    hn::Vec<FloatTag>* sum_of[kRows];
+    ForEachIndex<kRows>([&](auto k) {
       const uint8_t* row_k = row + k * row_bytes;
       StreamPrefetch::ahead<kChunkBytes<F>>(row_k + GroupOffset<F>(g0), prefetch_distance);
       PrepareChunk<kType>(row_k, g0, n_groups, buffer, chunks[k]);
       chunk_of[k] = &chunks[k];
+      sum_of[k] = &sums[k];
     });
-    AddChunks<F>(chunk_of, x, 0, g0, TotalStarts::Of<F>(x, 0, g0), sums);
+    AddChunks<F, kRows>(chunk_of, x, 0, g0, sum_of);
   }
-  return sums;
 }
 
 // One token (decode, bound by memory): y[r] for rows [row_begin, row_end), kTileRows rows at a
@@ -1033,6 +1023,7 @@ template <GgmlType kType>
 void QuantRowsOneToken(const uint8_t* weights, int64_t row_bytes, int64_t row_begin,
                        int64_t row_end, int64_t n_cols, const internal::Int8Activations& x,
                        float* y) {
+  const FloatTag df;
   const int64_t n_groups = n_cols / 32;
   HWY_ALIGN float row_sums[8 * 8];
   const int64_t tile_bytes = std::max<int64_t>(kTileRows * row_bytes, 1);  // (0 columns: 0)
@@ -1041,16 +1032,20 @@ void QuantRowsOneToken(const uint8_t* weights, int64_t row_bytes, int64_t row_be
   for (int64_t r0 = row_begin; r0 < row_end; r0 += 8) {
     const int64_t n_rows = std::min<int64_t>(8, row_end - r0);
     for (int64_t i = 0; i < 8; i += kTileRows) {
-      // A tile past row_end adds zeros; one whose second row is past it repeats its first (the
-      // sum lands in a lane that is not kept).
+      hn::Vec<FloatTag> sums[kTileRows];
+      for (auto& sum : sums) sum = hn::Zero(df);  // (rows past row_end add zeros)
+      const uint8_t* row = weights + (r0 + i) * row_bytes;
       const int64_t tile_rows = std::min<int64_t>(kTileRows, n_rows - i);
-      const auto sums = tile_rows <= 0 ? TileSums::Zero()
-                                       : OneTokenRows<kType>(weights + (r0 + i) * row_bytes,
-                                                             tile_rows == kTileRows ? row_bytes : 0,
-                                                             prefetch_distance, n_groups, x);
-      sums.Store(row_sums + 8 * i);
+      if (tile_rows == kTileRows) {
+        OneTokenRows<kType, kTileRows>(row, row_bytes, prefetch_distance, n_groups, x, sums);
+      } else if (tile_rows == 1) {
+        OneTokenRows<kType, 1>(row, row_bytes, prefetch_distance, n_groups, x, sums);
+      }
+      for (int k = 0; k < kTileRows; ++k) StoreLanes(sums[k], row_sums + 8 * (i + k));
     }
-    StoreRowSums(row_sums, n_rows, y + r0);
+    HWY_ALIGN float y8[8];
+    SumRowsOf8(row_sums, y8);
+    std::memcpy(y + r0, y8, static_cast<size_t>(n_rows) * sizeof(float));
   }
 }
 
@@ -1078,33 +1073,46 @@ void PreparedRowsTokens(const PreparedChunk* chunks, int64_t n_rows, int64_t n_c
   const auto partial_of = [&](int64_t t, int64_t r) { return partial[t * padded_rows + r].lanes; };
   for (int64_t c0 = 0; c0 < n_chunks; c0 += kColumnChunks) {
     const int64_t c_end = std::min(c0 + kColumnChunks, n_chunks);
-    TotalStarts starts[kMaxTokens][kColumnChunks];
-    for (int64_t t = 0; t < tokens; ++t) {
-      for (int64_t c = c0; c < c_end; ++c) starts[t][c - c0] = TotalStarts::Of<F>(x, t, 8 * c);
-    }
     for (int64_t r = 0; r < n_rows; r += kTileRows) {
-      // Rows r, r + 1, ...: the last row again past n_rows (its sums land in padding).
-      const PreparedChunk* tile_rows[kTileRows];
-      for (int k = 0; k < kTileRows; ++k) {
-        tile_rows[k] = &chunks[std::min<int64_t>(r + k, n_rows - 1) * n_chunks];
-      }
-      TileSums sums[kMaxTokens];
+#if HEARTH_MATVEC_PAIRED_ROWS
+      // Rows r and r1 = r + 1 in one vector per token, their slots side by side (row r again
+      // when n_rows is odd: its sums land in padding).
+      const int64_t r1 = std::min<int64_t>(r + 1, n_rows - 1);
+      __m512 sums[kMaxTokens];
       ForEachIndex<kMaxTokens>([&](auto t) {
         if (t >= tokens) return;
-        sums[t] = c0 == 0 ? TileSums::Zero() : TileSums::Load(partial_of(t, r));
+        sums[t] = c0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(partial_of(t, r));
       });
       for (int64_t c = c0; c < c_end; ++c) {
-        const PreparedChunk* tile[kTileRows];
-        for (int k = 0; k < kTileRows; ++k) tile[k] = tile_rows[k] + c;
+        const PreparedChunk* tile[2] = {&chunks[r * n_chunks + c], &chunks[r1 * n_chunks + c]};
         ForEachIndex<kMaxTokens>([&](auto t) {
           if (t >= tokens) return;
-          AddChunks<F>(tile, x, t, 8 * c, starts[t][c - c0], sums[t]);
+          AddPairedChunks<F>(tile, x, t, 8 * c, sums[t]);
         });
       }
       ForEachIndex<kMaxTokens>([&](auto t) {
         if (t >= tokens) return;
-        sums[t].Store(partial_of(t, r));
+        _mm512_storeu_ps(partial_of(t, r), sums[t]);
       });
+#else
+      const FloatTag df;
+      hn::Vec<FloatTag> sums[kMaxTokens];
+      ForEachIndex<kMaxTokens>([&](auto t) {
+        if (t >= tokens) return;
+        sums[t] = c0 == 0 ? hn::Zero(df) : hn::Load(df, partial_of(t, r));
+      });
+      for (int64_t c = c0; c < c_end; ++c) {
+        const PreparedChunk* row_chunk = &chunks[r * n_chunks + c];
+        ForEachIndex<kMaxTokens>([&](auto t) {
+          if (t >= tokens) return;
+          AddChunks<F, 1>({row_chunk}, x, t, 8 * c, {&sums[t]});
+        });
+      }
+      ForEachIndex<kMaxTokens>([&](auto t) {
+        if (t >= tokens) return;
+        StoreLanes(sums[t], partial_of(t, r));
+      });
+#endif
     }
   }
   for (int64_t t = 0; t < tokens; ++t) {
