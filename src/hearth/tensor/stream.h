@@ -17,10 +17,10 @@ namespace hearth::tensor {
 // prefetched. A reader that steps through its stream at most kStep bytes at a time can instead
 // call the branch-free ahead<kStep>(p, distance) at each step (no state to keep; a distance of at
 // least kDistance): the loop over the lines cost a one-token matvec 8-12% in cache, where memory
-// is not the limit. The hardware prefetcher alone falls behind when the host's memory is contended (higher latency): there a one-token Q4_0
-// matvec streamed at 0.6-0.7 of a plain read and 1.3-1.5x faster with 2-8 KiB of software prefetch
-// (docs/PERFORMANCE.md). Prefetches never fault, so the lines past a stream's end cost only their
-// bandwidth.
+// is not the limit. The hardware prefetcher alone falls behind when the host's memory is contended
+// (higher latency): there a one-token Q4_0 matvec streamed at 0.6-0.7 of a plain read and 1.3-1.5x
+// faster with 2-8 KiB of software prefetch (docs/PERFORMANCE.md). Prefetches never fault, so the
+// lines past a stream's end cost only their bandwidth.
 class StreamPrefetch {
  public:
   static constexpr int64_t kDistance = 4096;
