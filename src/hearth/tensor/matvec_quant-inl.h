@@ -811,6 +811,93 @@ HWY_INLINE void GroupDots(const PreparedCodes* const (&codes)[kRows], const int8
 }
 #endif
 
+#if HEARTH_MATVEC_X86
+// Lane i: the maximum of v[i]'s 8 lanes (the pairing of SumRowsOf8, with max for the adds).
+HWY_INLINE __m256 MaxOfEach8(const __m256 (&v)[8]) {
+  const auto pair_max = [](__m256 a, __m256 b) {
+    return _mm256_max_ps(_mm256_shuffle_ps(a, b, 0x88), _mm256_shuffle_ps(a, b, 0xdd));
+  };
+  const __m256 q0 = pair_max(pair_max(v[0], v[1]), pair_max(v[2], v[3]));
+  const __m256 q1 = pair_max(pair_max(v[4], v[5]), pair_max(v[6], v[7]));
+  return _mm256_max_ps(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31));
+}
+
+// Lane i: the sum of v[i]'s 8 int32 lanes.
+HWY_INLINE __m256i SumOfEach8(const __m256i (&v)[8]) {
+  const __m256i q0 =
+      _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+  const __m256i q1 =
+      _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+  return _mm256_add_epi32(_mm256_permute2x128_si256(q0, q1, 0x20),
+                          _mm256_permute2x128_si256(q0, q1, 0x31));
+}
+
+// QuantizeActivationRow for 8 whole blocks, one interleaved chunk, with their scales and sums as
+// vectors of 8: the same float operations per element, and each block's codes transposed into
+// the chunk with vector stores (as PrepareCodes does the weights') rather than 4 bytes at a time.
+HWY_INLINE void QuantizeActivationChunk(const float* x, int8_t* chunk, float* d, float* sums,
+                                        int32_t* code_sums, int32_t* low_code_sums) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 max_abs[8];
+  for (int b = 0; b < 8; ++b) {
+    __m256 m = _mm256_andnot_ps(sign, _mm256_loadu_ps(x + 32 * b));
+    for (int i = 1; i < 4; ++i) {
+      m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + 32 * b + 8 * i)));
+    }
+    max_abs[b] = m;
+  }
+  const __m256 scale = _mm256_div_ps(MaxOfEach8(max_abs), _mm256_set1_ps(127.0f));
+  const __m256 nonzero = _mm256_cmp_ps(scale, _mm256_setzero_ps(), _CMP_NEQ_UQ);
+  const __m256 inverses = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), scale), nonzero);
+  // round(v) half away from zero: trunc(v), plus trunc(2 (v - trunc(v))), which is the sign of v
+  // when |v - trunc(v)| >= 0.5 and 0 otherwise (both steps exact).
+  const auto code = [](__m256 v) {
+    constexpr int kTrunc = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
+    const __m256 truncated = _mm256_round_ps(v, kTrunc);
+    const __m256 rest = _mm256_sub_ps(v, truncated);
+    return _mm256_cvttps_epi32(
+        _mm256_add_ps(truncated, _mm256_round_ps(_mm256_add_ps(rest, rest), kTrunc)));
+  };
+  __m256i words[8], low[8], high[8];
+  for (int b = 0; b < 8; ++b) {
+    const __m256 inverse = _mm256_permutevar8x32_ps(inverses, _mm256_set1_epi32(b));
+    __m256i c[4];
+    for (int i = 0; i < 4; ++i)
+      c[i] = code(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * b + 8 * i), inverse));
+    low[b] = _mm256_add_epi32(c[0], c[1]);
+    high[b] = _mm256_add_epi32(c[2], c[3]);
+    // The block's 32 codes as bytes; 32-bit word p holds codes 4 k..4 k + 3 for k = kWordOf[p].
+    words[b] = _mm256_packs_epi16(_mm256_packs_epi32(c[0], c[1]), _mm256_packs_epi32(c[2], c[3]));
+  }
+  constexpr int kWordOf[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+  // 8x8 transpose of 32-bit words (PrepareCodes): row p, lane b = block b's word p.
+  __m256i t[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_epi32(words[2 * i], words[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_epi32(words[2 * i], words[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i) {
+    u[4 * i] = _mm256_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm256_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm256_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm256_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int p = 0; p < 4; ++p) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(chunk + 32 * kWordOf[p]),
+                        _mm256_permute2x128_si256(u[p], u[p + 4], 0x20));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(chunk + 32 * kWordOf[p + 4]),
+                        _mm256_permute2x128_si256(u[p], u[p + 4], 0x31));
+  }
+  const __m256 rounded = _mm256_cvtph_ps(_mm256_cvtps_ph(scale, _MM_FROUND_TO_NEAREST_INT));
+  const __m256i low_totals = SumOfEach8(low);
+  const __m256i totals = _mm256_add_epi32(low_totals, SumOfEach8(high));
+  _mm256_storeu_ps(d, rounded);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(low_code_sums), low_totals);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(code_sums), totals);
+  _mm256_storeu_ps(sums, _mm256_mul_ps(rounded, _mm256_cvtepi32_ps(totals)));
+}
+#endif
+
 // One token's row of x (n elements, a multiple of 32) to 8-bit blocks exactly as matvec.h's
 // round_activations (the same float operations): d = max |x| / 127 per block, codes round(x / d)
 // half away from zero into q in the interleaved layout (matvec_kernels.h), d kept as fp16,
@@ -823,7 +910,14 @@ void QuantizeActivationRow(const float* x, int64_t n, int8_t* q, float* d, float
   const hn::Rebind<int8_t, FloatTag> d8;
   const size_t lanes = hn::Lanes(df);
   HWY_ALIGN int8_t codes[32];
-  for (int64_t b = 0; b < n / 32; ++b) {
+  int64_t b = 0;
+#if HEARTH_MATVEC_X86
+  for (; b + 8 <= n / 32; b += 8) {
+    QuantizeActivationChunk(x + 32 * b, q + b / 8 * internal::kInterleavedChunk, d + b, sums + b,
+                            code_sums + b, low_code_sums + b);
+  }
+#endif
+  for (; b < n / 32; ++b) {
     const float* xb = x + 32 * b;
     auto max_abs = hn::Zero(df);
     for (size_t i = 0; i < 32; i += lanes) {
