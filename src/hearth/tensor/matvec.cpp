@@ -20,24 +20,28 @@ namespace hearth::tensor {
 namespace {
 
 // How a job's rows are split into chunks. Decode and small batches (at most kStreamingTokens
-// tokens) are bound by memory: a chunk is a long contiguous range that the prefetchers follow as
-// one stream (16-row chunks taken in turn by two threads broke the streams: decode 1.6-1.8x
-// slower, docs/PERFORMANCE.md), and the chunks shrink as the job runs out of rows (guided
-// scheduling), so that the threads finish together: with equal chunks (4 per thread) the last
-// thread streamed alone, at half the bandwidth, for half a chunk on average at the end of every
-// job, and decode was 2-4% slower. Each streaming chunk is 1 / (kGuidedShare * threads) of the
-// rows left, in whole groups of 8 rows (the one-token kernel's step), at least
-// kMinStreamingRows. Larger batches (prefill) are bound by arithmetic: a chunk's rows are decoded
-// once into L2 and every token runs over them (matvec_quant-inl.h), so longer chunks re-read the
-// batch's x less often; 64 rows (prefill 5-8% faster than 16) still balance two threads on a
-// 1024-row matrix.
+// tokens) are bound by memory: each thread reads one long contiguous range, which the prefetchers
+// follow as one stream (16-row chunks taken in turn by two threads broke the streams: decode
+// 1.6-1.8x slower, docs/PERFORMANCE.md), and the threads must finish together: with one fixed
+// half each, the last thread streamed alone at the end of every job and decode was 3.5-4.7%
+// slower. So each thread owns a contiguous share of the rows and takes chunks from its front, and
+// a thread whose share is done takes chunks from the back of the share with the most rows left;
+// the chunks shrink as a share runs out (guided scheduling): 1 / (kGuidedShare * threads) of the
+// share's rows left, in whole groups of 8 rows (the one-token kernel's step), at least
+// kMinStreamingRows. (Chunks handed out in turn from one counter balanced as well, but every
+// chunk started a new stream: a 3072x1024 Q4_0 matvec 1.04x and qwen3-0.6b's decode 1.02x slower
+// than with shares.) Larger batches (prefill) are bound by arithmetic: a chunk's rows
+// are decoded once into L2 and every token runs over them (matvec_quant-inl.h), so longer chunks
+// re-read the batch's x less often; 64 rows (prefill 5-8% faster than 16) still balance two
+// threads on a 1024-row matrix.
 constexpr int64_t kStreamingTokens = 16;
 constexpr int64_t kGuidedShare = 2;
 constexpr int64_t kMinStreamingRows = 32;
 constexpr int64_t kPrefillChunkRows = 64;
 
-// The rows of a job's products laid end to end, handed out in chunks from a shared counter; a
-// chunk holds rows of one product only. Which thread sums a row never changes the row's result.
+// The rows of a job's products laid end to end, split into one share per thread (up to
+// kMaxShares; threads past it own none) and handed out in chunks as above; a chunk holds rows of
+// one product only. Which thread sums a row never changes the row's result.
 class RowChunks {
  public:
   struct Chunk {
@@ -48,34 +52,89 @@ class RowChunks {
   RowChunks(std::span<const MatvecProduct> products, int64_t n_tokens, int n_threads)
       : n_products_(products.size()),
         streaming_(n_tokens <= kStreamingTokens),
-        guided_divisor_(kGuidedShare * n_threads) {
+        guided_divisor_(kGuidedShare * n_threads),
+        n_shares_(std::clamp(n_threads, 1, kMaxShares)) {
     for (size_t p = 0; p < n_products_; ++p) {
       first_row_[p + 1] = first_row_[p] + std::max<int64_t>(products[p].n_rows, 0);
+    }
+    const int64_t total = total_rows();
+    HEARTH_CHECK(total <= INT32_MAX, "{} rows in one matvec", total);
+    const int64_t groups_per_share = (total + 8 * n_shares_ - 1) / (8 * n_shares_);
+    for (int s = 0; s < n_shares_; ++s) {
+      shares_[s].rows.store(pack(std::min(total, 8 * groups_per_share * s),
+                                 std::min(total, 8 * groups_per_share * (s + 1))),
+                            std::memory_order_relaxed);
     }
   }
 
   int64_t total_rows() const { return first_row_[n_products_]; }
 
-  // True when the first claim takes every row (a pool would only add its wake-up).
+  // True when the rows make one chunk (a pool would only add its wake-up).
   bool one_chunk() const { return n_products_ == 1 && chunk_rows(total_rows()) >= total_rows(); }
 
-  // The next chunk; false once every row is taken.
-  bool claim(Chunk& chunk) {
-    const int64_t total = total_rows();
-    int64_t begin = next_.load(std::memory_order_relaxed);
+  // The next chunk for `thread`: from the front of its own share, else from the back of the
+  // share with the most rows left; false once every row is taken.
+  bool claim(int thread, Chunk& chunk) {
+    if (thread < n_shares_ && take(shares_[thread], /*from_front=*/true, chunk)) return true;
+    while (true) {
+      Share* fullest = nullptr;
+      int64_t most_rows = 0;
+      for (int s = 0; s < n_shares_; ++s) {
+        const uint64_t rows = shares_[s].rows.load(std::memory_order_relaxed);
+        if (back(rows) - front(rows) > most_rows) {
+          most_rows = back(rows) - front(rows);
+          fullest = &shares_[s];
+        }
+      }
+      if (fullest == nullptr) return false;
+      if (take(*fullest, /*from_front=*/false, chunk)) return true;
+    }
+  }
+
+ private:
+  static constexpr int kMaxShares = 64;
+  // A share's rows not yet taken, [front, back), in one word so that its owner (at the front)
+  // and the other threads (at the back) take from it with one compare-and-swap.
+  struct alignas(64) Share {
+    std::atomic<uint64_t> rows{0};
+  };
+  static uint64_t pack(int64_t front, int64_t back) {
+    return static_cast<uint64_t>(front) | static_cast<uint64_t>(back) << 32;
+  }
+  static int64_t front(uint64_t rows) { return static_cast<int64_t>(rows & 0xffffffffu); }
+  static int64_t back(uint64_t rows) { return static_cast<int64_t>(rows >> 32); }
+
+  // A chunk from one end of `share`, within one product; false when the share is empty.
+  bool take(Share& share, bool from_front, Chunk& chunk) {
+    uint64_t rows = share.rows.load(std::memory_order_relaxed);
+    int64_t begin = 0;
     int64_t end = 0;
     do {
-      if (begin >= total) return false;
-      chunk.product = 0;
-      while (begin >= first_row_[chunk.product + 1]) ++chunk.product;
-      end = std::min(begin + chunk_rows(total - begin), first_row_[chunk.product + 1]);
-    } while (!next_.compare_exchange_weak(begin, end, std::memory_order_relaxed));
+      if (front(rows) >= back(rows)) return false;
+      const int64_t n = chunk_rows(back(rows) - front(rows));
+      if (from_front) {
+        begin = front(rows);
+        chunk.product = product_of(begin);
+        end = std::min({begin + n, back(rows), first_row_[chunk.product + 1]});
+      } else {
+        end = back(rows);
+        chunk.product = product_of(end - 1);
+        begin = std::max({end - n, front(rows), first_row_[chunk.product]});
+      }
+    } while (!share.rows.compare_exchange_weak(
+        rows, from_front ? pack(end, back(rows)) : pack(front(rows), begin),
+        std::memory_order_relaxed));
     chunk.begin = begin - first_row_[chunk.product];
     chunk.end = end - first_row_[chunk.product];
     return true;
   }
 
- private:
+  size_t product_of(int64_t row) const {
+    size_t product = 0;
+    while (row >= first_row_[product + 1]) ++product;
+    return product;
+  }
+
   int64_t chunk_rows(int64_t rows_left) const {
     if (!streaming_) return kPrefillChunkRows;
     const int64_t share = (rows_left + guided_divisor_ - 1) / guided_divisor_;
@@ -85,8 +144,9 @@ class RowChunks {
   size_t n_products_;
   bool streaming_;
   int64_t guided_divisor_;
+  int n_shares_;
   std::array<int64_t, kMaxSharedProducts + 1> first_row_{};  // product p: [first_row_[p], [p + 1])
-  std::atomic<int64_t> next_{0};
+  std::array<Share, kMaxShares> shares_;
 };
 
 constexpr int64_t kActivationBlock = 32;
@@ -228,11 +288,11 @@ void matvec_batch_shared(std::span<const MatvecProduct> products, int64_t n_cols
                                   product.y + token * product.n_rows);
     }
   };
-  // One pool task per thread, each summing chunks until none is left (a worker that starts late
-  // finds the rows taken and returns at once).
-  const auto sum_chunks = [&](int64_t /*task*/, int /*thread*/) {
+  // One pool task per thread, each summing chunks until none is left (the others take the share
+  // of a worker that starts late, which then finds the rows taken and returns at once).
+  const auto sum_chunks = [&](int64_t /*task*/, int thread) {
     RowChunks::Chunk chunk;
-    while (chunks.claim(chunk)) sum_rows(chunk);
+    while (chunks.claim(thread, chunk)) sum_rows(chunk);
   };
   if (pool == nullptr || chunks.one_chunk()) {
     sum_chunks(0, 0);
