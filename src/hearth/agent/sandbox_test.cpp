@@ -226,7 +226,7 @@ TEST_F(SandboxTest, SessionSurvivesSigkillMidStepAndResumes) {
   }
   // Wait until the second reply is stored and its command is running, then kill -9.
   auto store = SessionStore::open(db);
-  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(store.ok()) << store.error().message();
   std::string id;
   bool sleeping = false;
   for (int i = 0; i < 600 && !sleeping; ++i) {  // up to 30 s on a loaded machine

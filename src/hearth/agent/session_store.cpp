@@ -10,10 +10,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <random>
+#include <thread>
 
 namespace hearth::agent {
 namespace fs = std::filesystem;
 namespace {
+
+// How long a statement waits for another process's lock before failing.
+constexpr std::chrono::milliseconds kBusyTimeout{5000};
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS sessions (
@@ -140,7 +144,7 @@ Result<std::unique_ptr<SessionStore>> SessionStore::open(const fs::path& path) {
     return error;
   }
   auto store = std::unique_ptr<SessionStore>(new SessionStore(db));
-  sqlite3_busy_timeout(db, 5000);
+  sqlite3_busy_timeout(db, static_cast<int>(kBusyTimeout.count()));
   HEARTH_RETURN_IF_ERROR(store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
   HEARTH_RETURN_IF_ERROR(store->exec(kSchema));
   HEARTH_RETURN_IF_ERROR(store->add_kind_column());
@@ -151,14 +155,21 @@ SessionStore::~SessionStore() {
   sqlite3_close(db_);
 }
 
+// Where waiting could deadlock, SQLite answers SQLITE_BUSY at once instead of calling the busy
+// handler: two processes opening the same new file meet this when one switches it to WAL while
+// the other holds its write lock. Every statement run here is idempotent set-up, so a busy one
+// is run again until the busy timeout has passed.
 Status SessionStore::exec(const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+  const auto deadline = std::chrono::steady_clock::now() + kBusyTimeout;
+  while (true) {
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message);
+    if (rc == SQLITE_OK) return {};
     Error error = make_error("session database: {}", message ? message : "unknown error");
     sqlite3_free(message);
-    return error;
+    if (rc != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) return error;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return {};
 }
 
 // Databases written before debates shared the store lack the column; their sessions are agents'.

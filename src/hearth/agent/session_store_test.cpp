@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <chrono>
+#include <thread>
+
 #include "hearth/agent/transcript.h"
 #include "testing.h"
 
@@ -80,6 +83,26 @@ TEST(SessionStore, ReportsUnknownIds) {
   Result<SessionInfo> missing = (*store)->get("nope");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message().find("no session 'nope'"), std::string::npos);
+}
+
+// Two agents starting at once open the same new file: while one holds its write lock, the
+// other's switch to WAL gets SQLITE_BUSY at once, without the busy handler. Opening waits.
+TEST(SessionStore, OpensANewFileAnotherProcessIsWriting) {
+  const auto path = testing::temp_path("busy.db");
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(other, "BEGIN IMMEDIATE; CREATE TABLE scratch (x);", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  std::thread release([other] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
+  });
+  auto store = SessionStore::open(path);
+  release.join();
+  sqlite3_close(other);
+  ASSERT_TRUE(store.ok()) << store.error().message();
+  EXPECT_TRUE((*store)->list(10).ok());
 }
 
 // Debates share the store: their sessions carry kind "debate"; databases from before the
