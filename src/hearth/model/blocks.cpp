@@ -101,6 +101,7 @@ Status ForwardPass::begin(std::span<const BatchToken> batch, ThreadPool* pool) {
   pool_ = pool;
   n_tokens_ = static_cast<int64_t>(batch.size());
   moe_blocks_ = 0;
+  n_rope_angles_ = 0;
   positions_.resize(batch.size());
   std::unordered_map<Sequence*, int64_t> next;
   for (size_t t = 0; t < batch.size(); ++t) {
@@ -277,6 +278,7 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
       .freq_scale = layer_rope.freq_scale,
       .freq_factors = freq_factors ? config_.rope_freq_factors.data() : nullptr,
       .layout = config_.rope_layout};
+  const float* angles = rope_angles(rope);
   for (int64_t t = 0; t < n_tokens_; ++t) {
     float* q = queries + t * q_width;
     float* k = keys + t * k_width;
@@ -287,7 +289,9 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
         tensor::rms_norm(row, w.q_norm.data(), row, head_dim, config_.rms_eps);
       }
     }
-    tensor::rope(q, config_.n_heads, head_dim, positions_[t], rope);
+    const float* cos = angles + t * rope.n_dims;
+    const float* sin = cos + rope.n_dims / 2;
+    tensor::rope_rotate(q, config_.n_heads, head_dim, rope, cos, sin);
     if (!own_kv) continue;
     if (!w.k_norm.empty()) {
       for (int64_t head = 0; head < n_kv_heads; ++head) {
@@ -301,7 +305,7 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
         tensor::rms_norm(row, nullptr, row, head_dim_v, config_.rms_eps);
       }
     }
-    tensor::rope(k, n_kv_heads, head_dim, positions_[t], rope);
+    tensor::rope_rotate(k, n_kv_heads, head_dim, rope, cos, sin);
     // Store this token's keys and values at its position in its sequence's cache.
     Sequence& sequence = *batch_[t].sequence;
     const GgmlType cache_type = sequence.element_type();
@@ -325,6 +329,26 @@ void ForwardPass::attention(int64_t layer, const AttentionWeights& w, const floa
     for (int64_t i = 0; i < n * q_width; ++i) heads[i] *= 1.0f / (1.0f + std::exp(-gates[i]));
   }
   linear(w.output, heads, out);  // [n_tokens][d_model]
+}
+
+const float* ForwardPass::rope_angles(const tensor::RopeParams& params) {
+  const auto same_angles = [&params](const RopeAngles& table) {
+    return table.params.n_dims == params.n_dims && table.params.freq_base == params.freq_base &&
+           table.params.freq_scale == params.freq_scale &&
+           table.params.freq_factors == params.freq_factors;
+  };
+  const auto computed = rope_angles_.begin() + static_cast<std::ptrdiff_t>(n_rope_angles_);
+  const auto found = std::find_if(rope_angles_.begin(), computed, same_angles);
+  if (found != computed) return found->angles.data();
+  if (n_rope_angles_ == rope_angles_.size()) rope_angles_.emplace_back();
+  RopeAngles& table = rope_angles_[n_rope_angles_++];
+  table.params = params;
+  resize(table.angles, n_tokens_ * params.n_dims);
+  for (int64_t t = 0; t < n_tokens_; ++t) {
+    float* cos = table.angles.data() + t * params.n_dims;
+    tensor::rope_angles(positions_[t], params, cos, cos + params.n_dims / 2);
+  }
+  return table.angles.data();
 }
 
 // The heads of KV head `kv_head` (its GQA group) for the tokens of `block`: for each,

@@ -14,6 +14,7 @@
 #include "hearth/model/config.h"
 #include "hearth/model/model.h"
 #include "hearth/model/weights.h"
+#include "hearth/tensor/ops.h"
 
 namespace hearth::model {
 
@@ -169,6 +170,10 @@ class ForwardPass {
   // outputs into heads ([n_tokens][n_heads * head_dim_v]).
   void attend(int64_t layer, const QueryBlock& block, int64_t kv_head, const float* q, float* heads,
               float* scratch);
+  // Each token's RoPE angles under `params` ([n_tokens][n_dims]: the n_dims / 2 pairs' cos, then
+  // their sin), computed at the first layer that asks for them in this call and shared with every
+  // later layer of the same parameters.
+  const float* rope_angles(const tensor::RopeParams& params);
   static constexpr int64_t kLineFloats = 64 / sizeof(float);
   // n floats of the block scratch buffer, starting on a cache line.
   float* block_scratch_base(int64_t n);
@@ -187,8 +192,15 @@ class ForwardPass {
   // Per thread: a query block's queries, attention weights and outputs (attend).
   std::vector<float> attention_scratch_;
   int64_t attention_scratch_floats_ = 0;  // per thread
-  std::vector<float> out_rows_;           // [n_out][d_model] rows that want logits
-  std::vector<float> rounded_;            // activations rounded to a 16-bit weight type
+  struct RopeAngles {
+    tensor::RopeParams params;
+    std::vector<float> angles;
+  };
+  std::vector<RopeAngles>
+      rope_angles_;  // kept across calls; the first n_rope_angles_ are this call's
+  size_t n_rope_angles_ = 0;
+  std::vector<float> out_rows_;  // [n_out][d_model] rows that want logits
+  std::vector<float> rounded_;   // activations rounded to a 16-bit weight type
   std::vector<uint16_t> rounded_bits_;
   // Mixture of experts: router probabilities [n_tokens][n_experts], each token's selected
   // experts and weights [n_tokens][n_experts_used], the (token, slot) pairs grouped by expert,

@@ -40,22 +40,6 @@ namespace {
 // Rotated pairs per head that rope handles without allocating (head_dim up to 1024).
 constexpr int kMaxRopePairs = 512;
 
-// cos and sin of each rotated pair's angle at `position`, computed as ggml_rope_cache_init does
-// without YaRN (ext_factor 0, attn_factor 1): theta starts at the position and is multiplied by
-// theta_scale = freq_base^(-2/n_dims) pair after pair (in float, so the rounding matches), each
-// pair's theta divided by its frequency factor, then multiplied by freq_scale.
-void rope_angles(int64_t position, const RopeParams& params, float* cos, float* sin) {
-  const float theta_scale = std::pow(params.freq_base, -2.0f / static_cast<float>(params.n_dims));
-  float theta = static_cast<float>(position);
-  for (int i = 0; i < params.n_dims / 2; ++i) {
-    const float factor = params.freq_factors != nullptr ? params.freq_factors[i] : 1.0f;
-    const float angle = params.freq_scale * (theta / factor);
-    cos[i] = std::cos(angle);
-    sin[i] = std::sin(angle);
-    theta *= theta_scale;
-  }
-}
-
 void check_rope(int64_t head_dim, const RopeParams& params) {
   HEARTH_CHECK(params.n_dims > 0 && params.n_dims % 2 == 0 && params.n_dims <= head_dim &&
                    params.n_dims / 2 <= kMaxRopePairs,
@@ -96,8 +80,30 @@ void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t position, const R
   check_rope(head_dim, params);
   std::array<float, kMaxRopePairs> cos, sin;
   rope_angles(position, params, cos.data(), sin.data());
+  rope_rotate(x, n_heads, head_dim, params, cos.data(), sin.data());
+}
+
+// Computed as ggml_rope_cache_init does without YaRN (ext_factor 0, attn_factor 1): theta starts
+// at the position and is multiplied by theta_scale = freq_base^(-2/n_dims) pair after pair (in
+// float, so the rounding matches), each pair's theta divided by its frequency factor, then
+// multiplied by freq_scale.
+void rope_angles(int64_t position, const RopeParams& params, float* cos, float* sin) {
+  const float theta_scale = std::pow(params.freq_base, -2.0f / static_cast<float>(params.n_dims));
+  float theta = static_cast<float>(position);
+  for (int i = 0; i < params.n_dims / 2; ++i) {
+    const float factor = params.freq_factors != nullptr ? params.freq_factors[i] : 1.0f;
+    const float angle = params.freq_scale * (theta / factor);
+    cos[i] = std::cos(angle);
+    sin[i] = std::sin(angle);
+    theta *= theta_scale;
+  }
+}
+
+void rope_rotate(float* x, int64_t n_heads, int64_t head_dim, const RopeParams& params,
+                 const float* cos, const float* sin) {
+  check_rope(head_dim, params);
   HWY_DYNAMIC_DISPATCH(Rope)
-  (x, n_heads, head_dim, params.n_dims, params.layout == RopeLayout::kNeox, cos.data(), sin.data());
+  (x, n_heads, head_dim, params.n_dims, params.layout == RopeLayout::kNeox, cos, sin);
 }
 
 void softmax(float* x, int64_t n) {

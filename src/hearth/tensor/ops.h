@@ -37,6 +37,12 @@ struct RopeParams {
 // Rotates, in place, n_heads heads of head_dim floats each (contiguous) at `position`:
 // theta_i = position * freq_scale * freq_base^(-2i / n_dims) / freq_factors[i].
 void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t position, const RopeParams& params);
+// rope in two steps, for callers that rotate many rows at one position (every layer of a token
+// with the same parameters): cos and sin of the n_dims / 2 pairs' angles at `position`, as ggml
+// computes them, then the rotation by those angles.
+void rope_angles(int64_t position, const RopeParams& params, float* cos, float* sin);
+void rope_rotate(float* x, int64_t n_heads, int64_t head_dim, const RopeParams& params,
+                 const float* cos, const float* sin);
 
 // In place: x[i] = exp(x[i] - max) / sum. -inf entries become 0 (masked attention).
 void softmax(float* x, int64_t n);
