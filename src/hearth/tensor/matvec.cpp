@@ -197,9 +197,11 @@ internal::Int8Activations quantize_activations(const float* x, int64_t n_tokens,
   const int64_t scale_stride = n_blocks + 8;
   const int64_t q_stride = (n_blocks + 7) / 8 * internal::kInterleavedChunk;
   static_assert(internal::kInterleavedChunk % sizeof(CodeLine) == 0);
-  q.assign(static_cast<size_t>(n_tokens * q_stride) / sizeof(CodeLine), CodeLine{});
-  scales.assign(static_cast<size_t>(2 * n_tokens * scale_stride), 0.0f);
-  code_sums.assign(static_cast<size_t>(2 * n_tokens * scale_stride), 0);
+  // Grown, never cleared: each token's row overwrites its blocks, and only what lies past them
+  // (its last chunk's unused blocks, the scales' tails) is zeroed below.
+  q.resize(std::max(q.size(), static_cast<size_t>(n_tokens * q_stride) / sizeof(CodeLine)));
+  scales.resize(std::max(scales.size(), static_cast<size_t>(2 * n_tokens * scale_stride)));
+  code_sums.resize(std::max(code_sums.size(), static_cast<size_t>(2 * n_tokens * scale_stride)));
   // Pointers, not the thread_local vectors, inside the tasks: a pool thread has its own.
   auto* q_all = reinterpret_cast<int8_t*>(q.data());
   float* d_all = scales.data();
@@ -207,6 +209,19 @@ internal::Int8Activations quantize_activations(const float* x, int64_t n_tokens,
   int32_t* code_sums_all = code_sums.data();
   int32_t* low_code_sums_all = code_sums_all + n_tokens * scale_stride;
   const auto quantize_token = [&](int64_t t) {
+    // What the kernels read past the row's blocks: its last chunk's unused blocks and the tails
+    // of its scales and sums, all zero.
+    if (n_blocks % 8 != 0) {
+      std::fill_n(q_all + (t + 1) * q_stride - internal::kInterleavedChunk,
+                  internal::kInterleavedChunk, int8_t{0});
+    }
+    const auto zero_tail = [&](auto* row_values) {
+      std::fill(row_values + t * scale_stride + n_blocks, row_values + (t + 1) * scale_stride, 0);
+    };
+    zero_tail(d_all);
+    zero_tail(sums_all);
+    zero_tail(code_sums_all);
+    zero_tail(low_code_sums_all);
     internal::quantize_activation_row(x + t * n, n, q_all + t * q_stride, d_all + t * scale_stride,
                                       sums_all + t * scale_stride, code_sums_all + t * scale_stride,
                                       low_code_sums_all + t * scale_stride);
