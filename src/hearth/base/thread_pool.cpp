@@ -112,4 +112,13 @@ void ThreadPool::worker_loop(int thread) {
   }
 }
 
+void run_tasks(ThreadPool* pool, int64_t n_tasks,
+               const std::function<void(int64_t task, int thread)>& task) {
+  if (pool != nullptr) {
+    pool->run(n_tasks, task);
+    return;
+  }
+  for (int64_t i = 0; i < n_tasks; ++i) task(i, 0);
+}
+
 }  // namespace hearth

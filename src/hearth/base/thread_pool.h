@@ -52,4 +52,9 @@ class ThreadPool {
   std::atomic<int> active_{0};                 // workers inside the current job
 };
 
+// pool->run(n_tasks, task), or without a pool every task in order on the calling thread (as
+// thread 0).
+void run_tasks(ThreadPool* pool, int64_t n_tasks,
+               const std::function<void(int64_t task, int thread)>& task);
+
 }  // namespace hearth

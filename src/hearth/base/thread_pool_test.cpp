@@ -27,6 +27,19 @@ TEST(ThreadPool, RunsEveryTaskOnceForAnySize) {
   }
 }
 
+TEST(ThreadPool, RunTasksWithoutAPoolRunsEveryTaskInOrderOnTheCaller) {
+  std::vector<int64_t> order;
+  run_tasks(nullptr, 5, [&](int64_t task, int thread) {
+    EXPECT_EQ(thread, 0);
+    order.push_back(task);
+  });
+  EXPECT_EQ(order, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  ThreadPool pool(2);
+  std::atomic<int64_t> sum{0};
+  run_tasks(&pool, 100, [&](int64_t task, int /*thread*/) { sum += task; });
+  EXPECT_EQ(sum.load(), 4950);
+}
+
 TEST(ThreadPool, ManyConsecutiveJobs) {
   ThreadPool pool(3);
   std::vector<int64_t> out(64);

@@ -86,14 +86,6 @@ void resize(std::vector<float>& buffer, int64_t n) {
   if (buffer.size() < static_cast<size_t>(n)) buffer.resize(static_cast<size_t>(n));
 }
 
-void run_tasks(ThreadPool* pool, int64_t n_tasks, const std::function<void(int64_t, int)>& task) {
-  if (pool == nullptr || n_tasks <= 1) {
-    for (int64_t i = 0; i < n_tasks; ++i) task(i, 0);
-  } else {
-    pool->run(n_tasks, task);
-  }
-}
-
 }  // namespace
 
 Status ForwardPass::begin(std::span<const BatchToken> batch, ThreadPool* pool) {

@@ -51,14 +51,6 @@ Result<DeltaNetWeights> bind_delta_net(const WeightBinder& binder, const ModelCo
 
 namespace {
 
-void run_tasks(ThreadPool* pool, int64_t n_tasks, const std::function<void(int64_t, int)>& task) {
-  if (pool == nullptr || n_tasks <= 1) {
-    for (int64_t i = 0; i < n_tasks; ++i) task(i, 0);
-  } else {
-    pool->run(n_tasks, task);
-  }
-}
-
 // ggml's l2_norm: x / max(|x|, eps), the sum of squares in double.
 void l2_normalize(float* x, int64_t n, float eps) {
   double sum = 0;
