@@ -192,12 +192,12 @@ class ForwardPass {
   // Per thread: a query block's queries, attention weights and outputs (attend).
   std::vector<float> attention_scratch_;
   int64_t attention_scratch_floats_ = 0;  // per thread
+  // rope_angles' tables, kept across calls: the first n_rope_angles_ are this call's.
   struct RopeAngles {
     tensor::RopeParams params;
     std::vector<float> angles;
   };
-  std::vector<RopeAngles>
-      rope_angles_;  // kept across calls; the first n_rope_angles_ are this call's
+  std::vector<RopeAngles> rope_angles_;
   size_t n_rope_angles_ = 0;
   std::vector<float> out_rows_;  // [n_out][d_model] rows that want logits
   std::vector<float> rounded_;   // activations rounded to a 16-bit weight type
