@@ -68,6 +68,21 @@ TEST(Run, BadInputIsAOneLineError) {
   EXPECT_EQ(bad_kv.exit_code, 2);
 }
 
+// -p "" is an empty prompt, not a missing flag: Qwen3 adds no BOS, so it has no tokens to start
+// from; Llama starts from its BOS alone, as with an empty -f FILE.
+TEST(Run, EmptyPromptIsAPrompt) {
+  HEARTH_REQUIRE_TESTDATA(dir, "models");
+  const auto qwen3 =
+      run_hearth({"run", "-m", (dir / "tiny-qwen3-f16.gguf").string(), "-p", "", "-n", "2"});
+  EXPECT_EQ(qwen3.exit_code, 1);
+  EXPECT_NE(qwen3.err.find("the prompt is empty"), std::string::npos) << qwen3.err;
+  const auto llama = run_hearth(
+      {"run", "-m", (dir / "tiny-llama-f16.gguf").string(), "-p", "", "-n", "2", "--ignore-eos"});
+  ASSERT_EQ(llama.exit_code, 0) << llama.err;
+  EXPECT_NE(llama.err.find("prompt: 1 tokens"), std::string::npos) << llama.err;
+  EXPECT_NE(llama.err.find("generation: 2 tokens"), std::string::npos) << llama.err;
+}
+
 // The tiny models' free output is noise; constrained, it must be the JSON the schema describes.
 TEST(Run, JsonSchemaConstrainsRandomModelsToValidJson) {
   HEARTH_REQUIRE_TESTDATA(dir, "models");
@@ -141,6 +156,17 @@ TEST(Logits, AllPositionsMatchLlamaCppGolden) {
                                    "--tokens", "1,x", "-o", out.string()});
   EXPECT_EQ(bad_ids.exit_code, 2);
   EXPECT_NE(bad_ids.err.find("'x' is not a token id"), std::string::npos) << bad_ids.err;
+  const auto no_ids = run_hearth(
+      {"logits", "-m", (dir / "tiny-llama-f32.gguf").string(), "--tokens", "", "-o", out.string()});
+  EXPECT_EQ(no_ids.exit_code, 2);
+  EXPECT_NE(no_ids.err.find("'' is not a token id"), std::string::npos) << no_ids.err;
+  // Qwen3's tokenizer adds nothing to an empty prompt: an error, not an empty file.
+  const auto empty_file = testing::temp_path("empty-prompt.f32");
+  const auto no_tokens = run_hearth({"logits", "-m", (dir / "tiny-qwen3-f16.gguf").string(),
+                                     "--prompt", "", "-o", empty_file.string()});
+  EXPECT_EQ(no_tokens.exit_code, 1);
+  EXPECT_NE(no_tokens.err.find("the prompt is empty"), std::string::npos) << no_tokens.err;
+  EXPECT_FALSE(std::filesystem::exists(empty_file));
 }
 
 TEST(Chat, AnswersOverStdinWithTheModelTemplate) {

@@ -3,14 +3,15 @@
 // with other implementations. Both load the model in-process through the engine.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "hearth/base/files.h"
 #include "hearth/base/json.h"
-#include "hearth/sample/json_schema.h"
 #include "hearth/cli/commands.h"
 #include "hearth/cli/engine_flags.h"
+#include "hearth/sample/json_schema.h"
 
 namespace hearth::cli {
 namespace {
@@ -18,7 +19,7 @@ namespace {
 struct RunFlags {
   EngineFlags engine;
   sample::SamplingParams sampling;
-  std::string prompt;
+  std::optional<std::string> prompt;  // "" is a prompt too (a BOS token alone, for some models)
   std::string prompt_file;
   int64_t n_predict = -1;
   bool ignore_eos = false;
@@ -39,7 +40,7 @@ Result<std::string> read_grammar(const RunFlags& flags) {
 }
 
 int run_run(const RunFlags& flags) {
-  if (flags.prompt.empty() == flags.prompt_file.empty()) {
+  if (flags.prompt.has_value() == !flags.prompt_file.empty()) {
     report_error(Error("run: give exactly one of -p TEXT and -f FILE"));
     return kExitUsage;
   }
@@ -53,7 +54,7 @@ int run_run(const RunFlags& flags) {
   }
   const auto grammar = read_grammar(flags);
   if (!grammar.ok()) return report_error(grammar.error());
-  std::string prompt = flags.prompt;
+  std::string prompt = flags.prompt.value_or("");
   if (!flags.prompt_file.empty()) {
     auto text = read_file(flags.prompt_file);
     if (!text.ok()) return report_error(text.error());
@@ -93,7 +94,8 @@ int run_run(const RunFlags& flags) {
   std::fprintf(stderr,
                "prompt: %lld tokens, %.2f tokens/s | generation: %lld tokens, %.2f tokens/s | "
                "stop: %s | seed %u\n",
-               static_cast<long long>(stats->n_prompt), rate(stats->n_prompt, stats->prompt_seconds),
+               static_cast<long long>(stats->n_prompt),
+               rate(stats->n_prompt, stats->prompt_seconds),
                static_cast<long long>(stats->n_generated),
                rate(stats->n_generated, stats->generation_seconds),
                std::string(engine::stop_reason_name(stats->stop_reason)).c_str(), stats->seed);
@@ -102,8 +104,8 @@ int run_run(const RunFlags& flags) {
 
 struct LogitsFlags {
   EngineFlags engine;
-  std::string prompt;
-  std::string tokens;
+  std::optional<std::string> prompt;
+  std::optional<std::string> tokens;
   bool all_positions = false;
   std::string output;
 };
@@ -128,13 +130,13 @@ Result<std::vector<int32_t>> parse_token_list(const std::string& text) {
 }
 
 int run_logits(const LogitsFlags& flags) {
-  if (flags.prompt.empty() == flags.tokens.empty()) {
+  if (flags.prompt.has_value() == flags.tokens.has_value()) {
     report_error(Error("logits: give exactly one of --prompt TEXT and --tokens ID,ID,..."));
     return kExitUsage;
   }
   std::vector<int32_t> tokens;
-  if (!flags.tokens.empty()) {
-    auto parsed = parse_token_list(flags.tokens);
+  if (flags.tokens.has_value()) {
+    auto parsed = parse_token_list(*flags.tokens);
     if (!parsed.ok()) {
       report_error(parsed.error());
       return kExitUsage;
@@ -143,11 +145,12 @@ int run_logits(const LogitsFlags& flags) {
   }
   auto engine = load_engine(flags.engine);
   if (!engine.ok()) return report_error(engine.error());
-  if (!flags.prompt.empty()) {
-    auto encoded = (*engine)->tokenize_prompt(flags.prompt, /*parse_special=*/false);
+  if (flags.prompt.has_value()) {
+    auto encoded = (*engine)->tokenize_prompt(*flags.prompt, /*parse_special=*/false);
     if (!encoded.ok()) return report_error(encoded.error());
     tokens = std::move(*encoded);
   }
+  if (tokens.empty()) return report_error(Error("the prompt is empty: no tokens to score"));
   if (static_cast<int64_t>(tokens.size()) > (*engine)->n_ctx()) {
     return report_error(Error(fmt::format("the prompt is {} tokens, longer than the context of {}",
                                           tokens.size(), (*engine)->n_ctx())));
@@ -168,7 +171,8 @@ int run_logits(const LogitsFlags& flags) {
     if (!status.ok()) return report_error(status.error());
     all.insert(all.end(), logits.begin(), logits.end());
   }
-  const std::string_view bytes(reinterpret_cast<const char*>(all.data()), all.size() * sizeof(float));
+  const std::string_view bytes(reinterpret_cast<const char*>(all.data()),
+                               all.size() * sizeof(float));
   if (const Status written = write_file_atomic(flags.output, bytes); !written.ok()) {
     return report_error(written.error());
   }
