@@ -46,6 +46,15 @@ TEST(Run, SeedReplaysSampling) {
   ASSERT_EQ(a.exit_code, 0) << a.err;
   EXPECT_EQ(a.out, b.out);
   EXPECT_NE(a.err.find("seed 7"), std::string::npos) << a.err;
+  // -1 asks for a random seed, as in llama.cpp; the one drawn is reported for replay.
+  const auto random = run_hearth(
+      {"run", "-m", model.string(), "-p", "Once", "-n", "2", "--temp", "1.2", "--seed", "-1"});
+  ASSERT_EQ(random.exit_code, 0) << random.err;
+  EXPECT_EQ(random.err.find("seed 4294967295"), std::string::npos) << random.err;
+  EXPECT_NE(random.err.find("| seed "), std::string::npos) << random.err;
+  const auto too_big =
+      run_hearth({"run", "-m", model.string(), "-p", "Once", "--seed", "4294967296"});
+  EXPECT_EQ(too_big.exit_code, 2) << too_big.err;
 }
 
 TEST(Run, BadInputIsAOneLineError) {

@@ -9,8 +9,9 @@ void add_engine_flags(CLI::App* command, EngineFlags& flags) {
   command->add_option("-m,--model", flags.model, "GGUF model file")->required();
   command->add_option("-t,--threads", flags.threads, "threads (0: one per core)")
       ->check(CLI::Range(0, 1024));
-  command->add_option("-c,--ctx-size", flags.ctx_size,
-                      "context size in tokens (0: min(training context, 4096))")
+  command
+      ->add_option("-c,--ctx-size", flags.ctx_size,
+                   "context size in tokens (0: min(training context, 4096))")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
   command->add_option("--ubatch", flags.ubatch, "prompt tokens per forward pass")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
@@ -28,7 +29,15 @@ void add_sampling_flags(CLI::App* command, sample::SamplingParams& params) {
                       "tokens the penalties look back (0: off, -1: all)");
   command->add_option("--presence-penalty", params.presence_penalty, "presence penalty");
   command->add_option("--frequency-penalty", params.frequency_penalty, "frequency penalty");
-  command->add_option("-s,--seed", params.seed, "random seed (4294967295: random)");
+  // -1 is llama.cpp's spelling of "random" (its LLAMA_DEFAULT_SEED, 4294967295, as an int).
+  command
+      ->add_option_function<int64_t>(
+          "-s,--seed",
+          [&params](const int64_t& seed) {
+            params.seed = seed == -1 ? sample::kRandomSeed : static_cast<uint32_t>(seed);
+          },
+          "random seed (-1 or 4294967295: random)")
+      ->check(CLI::Range(int64_t{-1}, int64_t{UINT32_MAX}));
 }
 
 Result<engine::EngineOptions> engine_options(const EngineFlags& flags) {
