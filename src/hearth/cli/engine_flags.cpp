@@ -29,13 +29,12 @@ void add_sampling_flags(CLI::App* command, sample::SamplingParams& params) {
                       "tokens the penalties look back (0: off, -1: all)");
   command->add_option("--presence-penalty", params.presence_penalty, "presence penalty");
   command->add_option("--frequency-penalty", params.frequency_penalty, "frequency penalty");
-  // -1 is llama.cpp's spelling of "random" (its LLAMA_DEFAULT_SEED, 4294967295, as an int).
+  // -1 is llama.cpp's spelling of "random": its LLAMA_DEFAULT_SEED (sample::kRandomSeed) as an
+  // int, which the cast wraps back to.
   command
       ->add_option_function<int64_t>(
           "-s,--seed",
-          [&params](const int64_t& seed) {
-            params.seed = seed == -1 ? sample::kRandomSeed : static_cast<uint32_t>(seed);
-          },
+          [&params](const int64_t& seed) { params.seed = static_cast<uint32_t>(seed); },
           "random seed (-1 or 4294967295: random)")
       ->check(CLI::Range(int64_t{-1}, int64_t{UINT32_MAX}));
 }
