@@ -193,6 +193,7 @@ internal::Int8Activations quantize_activations(const float* x, int64_t n_tokens,
   thread_local std::vector<CodeLine> q;
   thread_local std::vector<float> scales;
   thread_local std::vector<int32_t> code_sums;
+  thread_local std::vector<CodeLine> plain;
   const int64_t n_blocks = (n + kActivationBlock - 1) / kActivationBlock;
   const int64_t scale_stride = n_blocks + 8;
   const int64_t q_stride = (n_blocks + 7) / 8 * internal::kInterleavedChunk;
@@ -208,6 +209,15 @@ internal::Int8Activations quantize_activations(const float* x, int64_t n_tokens,
   float* sums_all = d_all + n_tokens * scale_stride;
   int32_t* code_sums_all = code_sums.data();
   int32_t* low_code_sums_all = code_sums_all + n_tokens * scale_stride;
+  // The AMX kernel's plain copy, its rows up to a multiple of 32 tokens zero.
+  int8_t* plain_all = nullptr;
+  if (n_tokens >= internal::kAmxMinTokens && internal::amx_available()) {
+    const int64_t padded_tokens = (n_tokens + 31) / 32 * 32;
+    plain.resize(
+        std::max(plain.size(), static_cast<size_t>(padded_tokens * q_stride) / sizeof(CodeLine)));
+    plain_all = reinterpret_cast<int8_t*>(plain.data());
+    std::fill(plain_all + n_tokens * q_stride, plain_all + padded_tokens * q_stride, int8_t{0});
+  }
   const auto quantize_token = [&](int64_t t) {
     // What the kernels read past the row's blocks: its last chunk's unused blocks and the tails
     // of its scales and sums, all zero.
@@ -225,6 +235,17 @@ internal::Int8Activations quantize_activations(const float* x, int64_t n_tokens,
     internal::quantize_activation_row(x + t * n, n, q_all + t * q_stride, d_all + t * scale_stride,
                                       sums_all + t * scale_stride, code_sums_all + t * scale_stride,
                                       low_code_sums_all + t * scale_stride);
+    if (plain_all != nullptr) {
+      // Chunk i holds code 4k + b of block 8i + j at 32k + 4j + b; the plain row at 32j + 4k + b.
+      const int8_t* chunk = q_all + t * q_stride;
+      int8_t* out = plain_all + t * q_stride;
+      for (int64_t i = 0; i < q_stride; i += internal::kInterleavedChunk) {
+        for (int j = 0; j < 8; ++j) {
+          for (int k = 0; k < 8; ++k)
+            std::memcpy(out + i + 32 * j + 4 * k, chunk + i + 32 * k + 4 * j, 4);
+        }
+      }
+    }
   };
   const int64_t n_tasks = (n_tokens + kTokensPerQuantizeTask - 1) / kTokensPerQuantizeTask;
   if (pool == nullptr || n_tasks <= 1) {
@@ -235,7 +256,8 @@ internal::Int8Activations quantize_activations(const float* x, int64_t n_tokens,
       for (int64_t t = task * kTokensPerQuantizeTask; t < end; ++t) quantize_token(t);
     });
   }
-  return {q_all, d_all, sums_all, code_sums_all, low_code_sums_all, q_stride, scale_stride};
+  return {q_all,    d_all,        sums_all,  code_sums_all, low_code_sums_all,
+          q_stride, scale_stride, plain_all, q_stride};
 }
 
 }  // namespace

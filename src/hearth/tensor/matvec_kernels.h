@@ -24,6 +24,10 @@ inline constexpr int64_t kInterleavedChunk = 256;
 // blocks: in q[t * q_stride + ..], chunk i (blocks 8i..8i+7) takes bytes [256 i, 256 i + 256), and
 // code 4k + b of block 8i + j is at 256 i + 32 k + 4 j + b; blocks past the last are zero. (A dot
 // product instruction's 32-bit lane j then sums block j only: no reduction across lanes.)
+// For the AMX kernel (a batch of at least kAmxMinTokens where amx_available()), the same codes
+// also in plain order: code c of block b of token t at plain[t * plain_stride + 32 b + c], the
+// blocks of the row's last chunk past its end and the rows up to a multiple of 32 tokens zero;
+// plain is null otherwise.
 struct Int8Activations {
   const int8_t* q;
   const float* d;
@@ -32,14 +36,27 @@ struct Int8Activations {
   const int32_t* low_code_sums;
   int64_t q_stride;
   int64_t scale_stride;
+  const int8_t* plain = nullptr;
+  int64_t plain_stride = 0;
 
   // Token t's row and those after it.
   Int8Activations token(int64_t t) const {
     const int64_t s = t * scale_stride;
-    return {q + t * q_stride,  d + s,    sums + s,    code_sums + s,
-            low_code_sums + s, q_stride, scale_stride};
+    return {q + t * q_stride,  d + s,
+            sums + s,          code_sums + s,
+            low_code_sums + s, q_stride,
+            scale_stride,      plain != nullptr ? plain + t * plain_stride : nullptr,
+            plain_stride};
   }
 };
+
+// True when this CPU has AMX's int8 tiles and the OS lets this process use them (asked once).
+bool amx_available();
+
+// The fewest tokens for which matvec_quant_rows takes AMX tiles, which take 32 at a time: 16
+// tokens padded to 32 ran at 0.7-0.9x the AVX-512 VNNI kernel (bench/matmul_bench.cpp), 512 at
+// 1.2-1.45x.
+inline constexpr int64_t kAmxMinTokens = 32;
 
 // One token's row x (n elements, a multiple of 32) to the 8-bit blocks above: codes into q (the
 // row's whole chunks, zeroed by the caller), d, sums, code_sums and low_code_sums (n / 32 each).

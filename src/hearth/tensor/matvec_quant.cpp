@@ -40,11 +40,36 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include "hearth/tensor/matvec_kernels.h"
 
+#if defined(__x86_64__) && defined(__linux__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace hearth::tensor {
 HWY_EXPORT(MatvecQuantRows);
 HWY_EXPORT(QuantizeActivationRow);
 
 namespace internal {
+
+bool amx_available() {
+#if defined(__x86_64__) && defined(__linux__)
+  static const bool available = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return false;
+    constexpr unsigned kAmxTile = 1u << 24, kAmxInt8 = 1u << 25;
+    if ((edx & kAmxTile) == 0 || (edx & kAmxInt8) == 0) return false;
+    // Linux gives a process the tiles' register state only when it asks (ARCH_REQ_XCOMP_PERM
+    // for XFEATURE_XTILEDATA); a kernel before 5.16 refuses.
+    constexpr long kRequestPermission = 0x1023;
+    constexpr long kTileData = 18;
+    return syscall(SYS_arch_prctl, kRequestPermission, kTileData) == 0;
+  }();
+  return available;
+#else
+  return false;
+#endif
+}
 
 void quantize_activation_row(const float* x, int64_t n, int8_t* q, float* d, float* sums,
                              int32_t* code_sums, int32_t* low_code_sums) {

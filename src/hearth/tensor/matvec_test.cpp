@@ -10,11 +10,13 @@
 
 #include <cfloat>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "hearth/tensor/matvec_kernels.h"
 #include "hearth/tensor/quantize.h"
 #include "hearth/tensor/test_targets.h"
 #include "hwy/highway.h"
@@ -242,6 +244,38 @@ void check_batch_against_matvec(GgmlType type, const std::string& target) {
 TEST_P(MatvecTest, BatchEqualsMatvecPerTokenOnEveryTarget) {
   for_each_target(
       [](const std::string& target) { check_batch_against_matvec(GetParam(), target); });
+}
+
+// A prompt-sized batch, which takes AMX tiles where the CPU has them (internal::kAmxMinTokens):
+// 32 tokens at a time and a partial last 32, rows 32 at a time and a partial last 32, a partial
+// last chunk of groups; still bit for bit matvec's.
+TEST_P(MatvecTest, PromptSizedBatchEqualsMatvecPerTokenOnEveryTarget) {
+  const GgmlType type = GetParam();
+  if (!uses_int8_activations(type)) GTEST_SKIP() << "float weights take one matvec per token";
+  if (!internal::amx_available()) std::printf("(no AMX here: the AVX-512 / AVX2 kernels only)\n");
+  for_each_target([type](const std::string& target) {
+    std::mt19937 rng(99);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    const int64_t n_tokens = internal::kAmxMinTokens + 35;
+    const int64_t n_cols = block_size_of(type) == 256 ? 768 : 288;
+    for (const int64_t n_rows : {17, 70}) {
+      SCOPED_TRACE(target + " " + std::to_string(n_rows) + " rows");
+      const Weights w = make_weights(type, n_rows, n_cols, rng);
+      std::vector<float> x(static_cast<size_t>(n_tokens * n_cols));
+      for (float& v : x) v = normal(rng);
+      for (int64_t c = 0; c < 32; ++c) x[5 * n_cols + c] = 0.0f;  // an all-zero block
+      std::vector<float> y(static_cast<size_t>(n_tokens * n_rows));
+      matvec_batch(type, w.data(), n_rows, n_cols, x.data(), n_tokens, y.data(), nullptr);
+      std::vector<float> alone(static_cast<size_t>(n_rows));
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        matvec(type, w.data(), n_rows, n_cols, x.data() + t * n_cols, alone.data(), nullptr);
+        ASSERT_EQ(std::memcmp(y.data() + t * n_rows, alone.data(),
+                              static_cast<size_t>(n_rows) * sizeof(float)),
+                  0)
+            << "token " << t;
+      }
+    }
+  });
 }
 
 TEST_P(MatvecTest, BatchSameResultForAnyThreadCount) {
