@@ -598,6 +598,39 @@ HWY_INLINE void PrepareSixBits(const uint8_t* block, PreparedCodes& out) {
 }
 #endif
 
+// The first two rounds of an 8 x 8 transpose of 32-bit words, done within each 128-bit lane of
+// 256-bit (or 512-bit: two transposes side by side) vectors: rows in pairs, then in quads. Each
+// caller finishes with its own permute of 128-bit lanes.
+template <class V>
+HWY_INLINE void TransposeWordQuads(const V (&r)[8], V (&u)[8]) {
+  const auto unpack = [](V a, V b, auto low, auto words64) {
+    if constexpr (sizeof(V) == 64) {
+      if constexpr (words64) {
+        return low ? _mm512_unpacklo_epi64(a, b) : _mm512_unpackhi_epi64(a, b);
+      } else {
+        return low ? _mm512_unpacklo_epi32(a, b) : _mm512_unpackhi_epi32(a, b);
+      }
+    } else if constexpr (words64) {
+      return low ? _mm256_unpacklo_epi64(a, b) : _mm256_unpackhi_epi64(a, b);
+    } else {
+      return low ? _mm256_unpacklo_epi32(a, b) : _mm256_unpackhi_epi32(a, b);
+    }
+  };
+  const std::false_type dwords;
+  const std::true_type qwords;
+  V t[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = unpack(r[2 * i], r[2 * i + 1], true, dwords);
+    t[2 * i + 1] = unpack(r[2 * i], r[2 * i + 1], false, dwords);
+  }
+  for (int i = 0; i < 2; ++i) {
+    u[4 * i] = unpack(t[4 * i], t[4 * i + 2], true, qwords);
+    u[4 * i + 1] = unpack(t[4 * i], t[4 * i + 2], false, qwords);
+    u[4 * i + 2] = unpack(t[4 * i + 1], t[4 * i + 3], true, qwords);
+    u[4 * i + 3] = unpack(t[4 * i + 1], t[4 * i + 3], false, qwords);
+  }
+}
+
 template <class F>
 HWY_INLINE void PrepareCodes(const Chunk& chunk, int64_t n_groups, PreparedCodes& out) {
   if constexpr (F::kSubScaled) PrepareSubScales(chunk, out);
@@ -614,18 +647,8 @@ HWY_INLINE void PrepareCodes(const Chunk& chunk, int64_t n_groups, PreparedCodes
                         : _mm256_setzero_si256();
   }
   // 8x8 transpose of 32-bit words: pairs, then quads within 128-bit halves, then halves.
-  __m256i t[8];
-  for (int i = 0; i < 4; ++i) {
-    t[2 * i] = _mm256_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm256_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-  }
   __m256i u[8];
-  for (int i = 0; i < 2; ++i) {
-    u[4 * i] = _mm256_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-    u[4 * i + 1] = _mm256_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-    u[4 * i + 2] = _mm256_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-    u[4 * i + 3] = _mm256_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-  }
+  TransposeWordQuads(r, u);
   // Interleaved vector k < 4 is the low 128-bit halves of u[k] and u[k + 4], vector k + 4 their
   // high halves.
 #if HWY_TARGET == HWY_AVX3_DL
@@ -874,17 +897,8 @@ HWY_INLINE void QuantizeActivationChunk(const float* x, int8_t* chunk, float* d,
   }
   constexpr int kWordOf[8] = {0, 2, 4, 6, 1, 3, 5, 7};
   // 8x8 transpose of 32-bit words (PrepareCodes): row p, lane b = block b's word p.
-  __m256i t[8], u[8];
-  for (int i = 0; i < 4; ++i) {
-    t[2 * i] = _mm256_unpacklo_epi32(words[2 * i], words[2 * i + 1]);
-    t[2 * i + 1] = _mm256_unpackhi_epi32(words[2 * i], words[2 * i + 1]);
-  }
-  for (int i = 0; i < 2; ++i) {
-    u[4 * i] = _mm256_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-    u[4 * i + 1] = _mm256_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-    u[4 * i + 2] = _mm256_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-    u[4 * i + 3] = _mm256_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-  }
+  __m256i u[8];
+  TransposeWordQuads(words, u);
   for (int p = 0; p < 4; ++p) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(chunk + 32 * kWordOf[p]),
                         _mm256_permute2x128_si256(u[p], u[p + 4], 0x20));
@@ -1291,18 +1305,8 @@ HWY_INLINE void StoreBTile(const uint8_t* const (&codes)[16], int8_t zero_point,
   for (int i = 0; i < 8; ++i) {
     r[i] = _mm512_inserti64x4(_mm512_castsi256_si512(load(codes[i])), load(codes[i + 8]), 1);
   }
-  __m512i t[8];
-  for (int i = 0; i < 4; ++i) {
-    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-  }
   __m512i u[8];
-  for (int i = 0; i < 2; ++i) {
-    u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-  }
+  TransposeWordQuads(r, u);
   // Tile row k < 4: the low 128 bits of each half of u[k] and u[k + 4]; row k + 4 their high.
   const __m512i zero_point_bytes = _mm512_set1_epi8(zero_point);
   for (int k = 0; k < 4; ++k) {
