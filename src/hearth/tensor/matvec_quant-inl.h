@@ -11,10 +11,9 @@
 // sums are reduced across lanes together (SumRowsOf8). One token
 // (decode) decodes each chunk as it goes; a batch decodes a block of rows once into scratch and
 // runs its tokens over it in groups held in registers (QuantRowsAllTokens). Both prefetch the
-// rows ahead (StreamPrefetch). Where the CPU has AMX, a batch of at least kAmxMinTokens takes
-// int8 tiles instead (QuantRowsAmx): each group's integer totals for 32 tokens by 32 rows in four
-// tile products, then scaled with the same float operations. Each token gets the same operations
-// in the same order whatever the other tokens, so its y does not depend on them.
+// rows ahead (StreamPrefetch). Each token gets the same operations in the same order whatever the
+// other tokens, so its y does not depend on them. (Where the CPU has AMX, a prompt-sized batch
+// takes int8 tiles instead: matvec_amx-inl.h, built from the pieces here.)
 // Included by matvec_quant.cpp once per target.
 #if defined(HEARTH_TENSOR_MATVEC_QUANT_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef HEARTH_TENSOR_MATVEC_QUANT_INL_H_
@@ -1241,204 +1240,6 @@ void PreparedRowsTokens(const PreparedChunk* chunks, int64_t n_rows, int64_t n_c
   }
 }
 
-#if HWY_TARGET == HWY_AVX3_DL
-// The formats the AMX kernel takes: every one whose groups have one scale (and minimum) each,
-// so each group's integer total is one tile product; Q6_K's half-group sub-scales are not.
-template <GgmlType kType>
-inline constexpr bool kAmxFormat = !QuantFormat<kType>::kSubScaled;
-
-// The AMX kernel's step: 32 tokens by 32 rows of one group, as four tile products. Tiles 0-1
-// hold the two 16 tokens' 32 codes of x (A: 16 rows of 32 bytes), tiles 2-3 the two 16 rows' 32
-// codes (B: 8 rows of 64 bytes, lane n of row k holding weight row n's codes 4k..4k+3), tiles
-// 4-7 the four 16 x 16 products (C: int32, token by weight row).
-constexpr int64_t kAmxTokens = 32;
-constexpr int64_t kAmxRows = 32;
-// Groups whose steps run before their totals are scaled: their totals (16 KiB) and the lanes
-// (32 KiB) stay in L1. 2 ran as fast, 8 at 0.65x (2048 x 2048 Q4_0, 512 tokens, one thread).
-constexpr int64_t kAmxGroupsAtOnce = 4;
-static_assert(8 % kAmxGroupsAtOnce == 0);  // a lane's groups come a whole step apart
-struct alignas(64) AmxTileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t bytes_per_row[16] = {32, 32, 64, 64, 64, 64, 64, 64};
-  uint8_t rows[16] = {16, 16, 8, 8, 16, 16, 16, 16};
-};
-
-// One group's step: c[token block][row block] (each 16 x 16 int32, 64 bytes a row) = the tokens'
-// codes (a: 32 rows a_stride apart) times the rows' (b: two B tiles of 512 bytes), every code
-// taken as signed (tdpbssd): x's, and the weights' less their zero point.
-HWY_INLINE void AmxGroupStep(const int8_t* a, int64_t a_stride, const int8_t* b, int32_t* c) {
-  constexpr int64_t kStride = 64;
-  asm volatile(
-      "tileloadd (%[a],%[a_stride],1), %%tmm0\n\t"
-      "tileloadd (%[a1],%[a_stride],1), %%tmm1\n\t"
-      "tileloadd (%[b],%[stride],1), %%tmm2\n\t"
-      "tileloadd 512(%[b],%[stride],1), %%tmm3\n\t"
-      "tilezero %%tmm4\n\t"
-      "tilezero %%tmm5\n\t"
-      "tilezero %%tmm6\n\t"
-      "tilezero %%tmm7\n\t"
-      "tdpbssd %%tmm2, %%tmm0, %%tmm4\n\t"
-      "tdpbssd %%tmm3, %%tmm0, %%tmm5\n\t"
-      "tdpbssd %%tmm2, %%tmm1, %%tmm6\n\t"
-      "tdpbssd %%tmm3, %%tmm1, %%tmm7\n\t"
-      "tilestored %%tmm4, (%[c],%[stride],1)\n\t"
-      "tilestored %%tmm5, 1024(%[c],%[stride],1)\n\t"
-      "tilestored %%tmm6, 2048(%[c],%[stride],1)\n\t"
-      "tilestored %%tmm7, 3072(%[c],%[stride],1)"
-      :
-      : [a] "r"(a), [a1] "r"(a + 16 * a_stride), [a_stride] "r"(a_stride), [b] "r"(b), [c] "r"(c),
-        [stride] "r"(kStride)
-      : "memory");
-}
-
-// One group's B tile for 16 rows: tile row k (64 bytes) holds codes 4k..4k+3 of row n in lane
-// n, less the zero point; row n's 32 codes at codes[n] (null: zero). Rows n and n + 8 share a
-// vector, and an 8 x 8 transpose of 32-bit words in each half (as PrepareCodes') gives the tile.
-HWY_INLINE void StoreBTile(const uint8_t* const (&codes)[16], int8_t zero_point, int8_t* tile) {
-  const auto load = [](const uint8_t* p) {
-    return p != nullptr ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))
-                        : _mm256_setzero_si256();
-  };
-  __m512i r[8];
-  for (int i = 0; i < 8; ++i) {
-    r[i] = _mm512_inserti64x4(_mm512_castsi256_si512(load(codes[i])), load(codes[i + 8]), 1);
-  }
-  __m512i u[8];
-  TransposeWordQuads(r, u);
-  // Tile row k < 4: the low 128 bits of each half of u[k] and u[k + 4]; row k + 4 their high.
-  const __m512i zero_point_bytes = _mm512_set1_epi8(zero_point);
-  for (int k = 0; k < 4; ++k) {
-    const __m512i low =
-        _mm512_permutex2var_epi64(u[k], _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), u[k + 4]);
-    const __m512i high =
-        _mm512_permutex2var_epi64(u[k], _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15), u[k + 4]);
-    _mm512_store_si512(tile + 64 * k, _mm512_sub_epi8(low, zero_point_bytes));
-    _mm512_store_si512(tile + 64 * (k + 4), _mm512_sub_epi8(high, zero_point_bytes));
-  }
-}
-
-// A batch with AMX tiles (x.plain, which matvec.cpp gives only where this CPU and OS have AMX):
-// y for rows [row_begin, row_end) and every token. The rows' codes go once into B tiles (two per
-// group for each 32 rows) with their scales side by side; then for each 32 tokens (their x read
-// from memory once) and each 32 rows, every group's integer totals are one step, and the totals
-// are scaled into 8 lanes of float sums per token and row exactly as AddChunks does (lane j
-// takes groups j, j + 8, ...: the integer total of the codes less the zero point, converted,
-// times a * x's d, plus b * x's sum where the format has a minimum) and the lanes summed as
-// SumRowsOf8 sums them: y bit-identical to the other kernels'.
-template <GgmlType kType>
-void QuantRowsAmx(const uint8_t* weights, int64_t row_bytes, int64_t row_begin, int64_t row_end,
-                  int64_t n_cols, const internal::Int8Activations& x, int64_t n_tokens, float* y,
-                  int64_t y_stride) {
-  using F = QuantFormat<kType>;
-  // Codes as decoded: stored signed (Q8_0, Q8_K), or unsigned, at most 63, less the zero point.
-  constexpr int8_t kZeroPoint = F::kStoredSigned ? 0 : static_cast<int8_t>(F::kZeroPoint);
-  const int64_t n_groups = n_cols / 32;
-  const int64_t padded_groups = (n_groups + 7) / 8 * 8;  // whole chunks, as x's plain codes
-  const int64_t n_blocks = (row_end - row_begin + kAmxRows - 1) / kAmxRows;
-  // Per block of 32 rows: codes [group][row half][8 tile rows][16 rows x 4], scales [group][a of
-  // 32 rows, b of 32 rows]; the totals of one step [group][token half][row half][16 x 16].
-  thread_local std::vector<int8_t> codes;
-  thread_local std::vector<float> scales;
-  thread_local std::vector<int32_t> totals;
-  codes.resize(static_cast<size_t>(n_blocks * padded_groups * 1024 + 64));
-  scales.resize(static_cast<size_t>(n_blocks * padded_groups * 64 + 16));
-  totals.resize(static_cast<size_t>(kAmxGroupsAtOnce * 1024 + 16));
-  // (The vectors' data aligned to 64 bytes for the tile loads and stores.)
-  const auto aligned = [](auto* p) {
-    return reinterpret_cast<decltype(p)>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t{63});
-  };
-  int8_t* const b_tiles = aligned(codes.data());
-  float* const all_scales = aligned(scales.data());
-  int32_t* const c_tiles = aligned(totals.data());
-  // Each 16 rows' chunks decoded side by side, then each group's codes transposed into its B
-  // tile; rows past row_end and groups past the last have zero codes and scales.
-  HWY_ALIGN uint8_t buffers[16][internal::kQkK];
-  StreamPrefetch prefetch(weights + row_begin * row_bytes);
-  for (int64_t half = 0; half < 2 * n_blocks; ++half) {
-    const int64_t r0 = row_begin + 16 * half;
-    const int64_t n_rows = std::clamp<int64_t>(row_end - r0, 0, 16);
-    int8_t* half_codes = b_tiles + half / 2 * padded_groups * 1024 + half % 2 * 512;
-    float* half_scales = all_scales + half / 2 * padded_groups * 64 + half % 2 * 16;
-    for (int64_t g0 = 0; g0 < padded_groups; g0 += 8) {
-      const int64_t count = std::clamp<int64_t>(n_groups - g0, 0, 8);
-      Chunk chunks[16];
-      for (int64_t n = 0; n < n_rows && count > 0; ++n) {
-        const uint8_t* row = weights + (r0 + n) * row_bytes;
-        if (g0 == 0) prefetch.reached(row + row_bytes);
-        Decode<kType, true>(row + GroupOffset<F>(g0), count, buffers[n], chunks[n]);
-      }
-      for (int64_t j = 0; j < 8; ++j) {
-        const int64_t g = g0 + j;
-        const uint8_t* group_codes[16];
-        for (int64_t n = 0; n < 16; ++n) {
-          const bool present = n < n_rows && j < count;
-          group_codes[n] = present ? chunks[n].codes + j * chunks[n].code_stride : nullptr;
-          half_scales[g * 64 + n] = present ? chunks[n].a[j] : 0.0f;
-          if constexpr (F::kMin) half_scales[g * 64 + 32 + n] = present ? chunks[n].b[j] : 0.0f;
-        }
-        StoreBTile(group_codes, kZeroPoint, half_codes + g * 1024);
-      }
-    }
-  }
-  HWY_ALIGN __m512 lanes[2 * kAmxTokens * 8];
-  static const AmxTileConfig config;
-  asm volatile("ldtilecfg %0" ::"m"(config));
-  for (int64_t t0 = 0; t0 < n_tokens; t0 += kAmxTokens) {
-    const int8_t* a = x.plain + t0 * x.plain_stride;
-    const int64_t n_here = std::min(kAmxTokens, n_tokens - t0);
-    for (int64_t block = 0; block < n_blocks; ++block) {
-      const int64_t r0 = row_begin + block * kAmxRows;
-      const int64_t n_rows = std::min(kAmxRows, row_end - r0);
-      const int8_t* block_codes = b_tiles + block * padded_groups * 1024;
-      const float* block_scales = all_scales + block * padded_groups * 64;
-      // kAmxGroupsAtOnce groups' steps at a time, then their totals scaled: lane j of pass p
-      // (token p / 2, row half p % 2) in lanes[8 p + j]. (Scaling one step's totals while the
-      // next step ran, interleaved, was slower: 0.84x.)
-      for (__m512& lane : lanes) lane = _mm512_setzero_ps();
-      for (int64_t g0 = 0; g0 < padded_groups; g0 += kAmxGroupsAtOnce) {
-        for (int64_t i = 0; i < kAmxGroupsAtOnce; ++i) {
-          AmxGroupStep(a + 32 * (g0 + i), x.plain_stride, block_codes + (g0 + i) * 1024,
-                       c_tiles + i * 1024);
-        }
-        for (int64_t pass = 0; pass < 2 * n_here; ++pass) {
-          const int64_t m = pass / 2;
-          const int64_t half = pass % 2;
-          const int64_t x_block = (t0 + m) * x.scale_stride + g0;
-          const int32_t* c = c_tiles + (m / 16 * 2 + half) * 256 + m % 16 * 16;
-          const float* row_a = block_scales + g0 * 64 + 16 * half;
-          __m512* pass_lanes = lanes + 8 * pass + g0 % 8;
-#pragma GCC unroll 4
-          for (int64_t i = 0; i < kAmxGroupsAtOnce; ++i) {
-            const __m512 scale =
-                _mm512_mul_ps(_mm512_load_ps(row_a + i * 64), _mm512_set1_ps(x.d[x_block + i]));
-            pass_lanes[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + i * 1024)),
-                                            scale, pass_lanes[i]);
-            if constexpr (F::kMin) {
-              pass_lanes[i] = _mm512_fmadd_ps(_mm512_load_ps(row_a + i * 64 + 32),
-                                              _mm512_set1_ps(x.sums[x_block + i]), pass_lanes[i]);
-            }
-          }
-        }
-      }
-      for (int64_t pass = 0; pass < 2 * n_here; ++pass) {
-        const int64_t half = pass % 2;
-        if (16 * half >= n_rows) continue;
-        const __m512* l = lanes + 8 * pass;
-        const __m512 sums =
-            _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(l[0], l[1]), _mm512_add_ps(l[2], l[3])),
-                          _mm512_add_ps(_mm512_add_ps(l[4], l[5]), _mm512_add_ps(l[6], l[7])));
-        const int64_t rows_here = std::min<int64_t>(16, n_rows - 16 * half);
-        _mm512_mask_storeu_ps(y + (t0 + pass / 2) * y_stride + r0 + 16 * half,
-                              static_cast<__mmask16>((1u << rows_here) - 1), sums);
-      }
-    }
-  }
-  asm volatile("tilerelease" ::: "memory");
-}
-#endif
-
 // y[t * y_stride + r] for rows [row_begin, row_end) and every token t < n_tokens of x. One token
 // goes straight through (QuantRowsOneToken). A batch takes a block of rows at a time: their
 // chunks are decoded once (PrepareChunk) into this thread's scratch, then every group of
@@ -1451,14 +1252,6 @@ void QuantRowsAllTokens(const uint8_t* weights, int64_t row_bytes, int64_t row_b
   if (n_tokens == 1) {
     return QuantRowsOneToken<kType>(weights, row_bytes, row_begin, row_end, n_cols, x, y);
   }
-#if HWY_TARGET == HWY_AVX3_DL
-  if constexpr (kAmxFormat<kType>) {
-    if (x.plain != nullptr) {
-      return QuantRowsAmx<kType>(weights, row_bytes, row_begin, row_end, n_cols, x, n_tokens, y,
-                                 y_stride);
-    }
-  }
-#endif
   const int64_t n_groups = n_cols / 32;
   const int64_t n_chunks = (n_groups + 7) / 8;
   const int64_t block_rows = std::max<int64_t>(

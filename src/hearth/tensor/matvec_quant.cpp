@@ -1,11 +1,12 @@
-// The block-format matvec kernel and the activation quantizer compiled once per Highway target
-// (matvec_quant-inl.h), and their dispatching entry points (matvec_kernels.h). Built with
+// The block-format matvec kernels and the activation quantizer compiled once per Highway target
+// (matvec_quant-inl.h; matvec_amx-inl.h's AMX kernel for prompt-sized batches), and their
+// dispatching entry points (matvec_kernels.h), with the check that AMX may be used. Built with
 // HWY_WANT_AVX3_DL (tensor/CMakeLists.txt) so that AVX-512 CPUs with VNNI get the dpbusd target.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "hearth/tensor/matvec_quant.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
-#include "hearth/tensor/matvec_quant-inl.h"
+#include "hearth/tensor/matvec_amx-inl.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -15,10 +16,10 @@ void MatvecQuantRows(GgmlType type, const uint8_t* weights, int64_t row_bytes, i
                      int64_t row_end, int64_t n_cols, const internal::Int8Activations& x,
                      int64_t n_tokens, float* y, int64_t y_stride) {
   switch (type) {
-#define HEARTH_QUANT_ROWS(kType)                                                                  \
-  case kType:                                                                                     \
-    return QuantRowsAllTokens<kType>(weights, row_bytes, row_begin, row_end, n_cols, x, n_tokens, \
-                                     y, y_stride);
+#define HEARTH_QUANT_ROWS(kType)                                                                 \
+  case kType:                                                                                    \
+    return QuantRowsBatch<kType>(weights, row_bytes, row_begin, row_end, n_cols, x, n_tokens, y, \
+                                 y_stride);
     HEARTH_QUANT_ROWS(GgmlType::kQ8_0)
     HEARTH_QUANT_ROWS(GgmlType::kQ4_0)
     HEARTH_QUANT_ROWS(GgmlType::kQ4_1)
