@@ -209,10 +209,11 @@ internal::Int8Activations quantize_activations(const float* x, int64_t n_tokens,
   float* sums_all = d_all + n_tokens * scale_stride;
   int32_t* code_sums_all = code_sums.data();
   int32_t* low_code_sums_all = code_sums_all + n_tokens * scale_stride;
-  // The AMX kernel's plain copy, its rows up to a multiple of 32 tokens zero.
+  // The AMX kernel's plain copy, its rows up to a multiple of kAmxTokens zero.
   int8_t* plain_all = nullptr;
   if (n_tokens >= internal::kAmxMinTokens && internal::amx_available()) {
-    const int64_t padded_tokens = (n_tokens + 31) / 32 * 32;
+    const int64_t padded_tokens =
+        (n_tokens + internal::kAmxTokens - 1) / internal::kAmxTokens * internal::kAmxTokens;
     plain.resize(
         std::max(plain.size(), static_cast<size_t>(padded_tokens * q_stride) / sizeof(CodeLine)));
     plain_all = reinterpret_cast<int8_t*>(plain.data());

@@ -34,7 +34,6 @@ inline constexpr bool kAmxFormat = !QuantFormat<kType>::kSubScaled;
 // hold the two 16 tokens' 32 codes of x (A: 16 rows of 32 bytes), tiles 2-3 the two 16 rows' 32
 // codes (B: 8 rows of 64 bytes, lane n of row k holding weight row n's codes 4k..4k+3), tiles
 // 4-7 the four 16 x 16 products (C: int32, token by weight row).
-constexpr int64_t kAmxTokens = 32;
 constexpr int64_t kAmxRows = 32;
 // Groups whose steps run before their totals are scaled: their totals (16 KiB) and the lanes
 // (32 KiB) stay in L1. 2 ran as fast, 8 at 0.65x (2048 x 2048 Q4_0, 512 tokens, one thread).
@@ -165,12 +164,12 @@ void QuantRowsAmx(const uint8_t* weights, int64_t row_bytes, int64_t row_begin, 
       }
     }
   }
-  HWY_ALIGN __m512 lanes[2 * kAmxTokens * 8];
+  HWY_ALIGN __m512 lanes[2 * internal::kAmxTokens * 8];
   static const AmxTileConfig config;
   asm volatile("ldtilecfg %0" ::"m"(config));
-  for (int64_t t0 = 0; t0 < n_tokens; t0 += kAmxTokens) {
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += internal::kAmxTokens) {
     const int8_t* a = x.plain + t0 * x.plain_stride;
-    const int64_t n_here = std::min(kAmxTokens, n_tokens - t0);
+    const int64_t n_here = std::min(internal::kAmxTokens, n_tokens - t0);
     for (int64_t block = 0; block < n_blocks; ++block) {
       const int64_t r0 = row_begin + block * kAmxRows;
       const int64_t n_rows = std::min(kAmxRows, row_end - r0);

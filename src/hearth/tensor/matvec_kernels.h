@@ -26,7 +26,7 @@ inline constexpr int64_t kInterleavedChunk = 256;
 // product instruction's 32-bit lane j then sums block j only: no reduction across lanes.)
 // For the AMX kernel (a batch of at least kAmxMinTokens where amx_available()), the same codes
 // also in plain order: code c of block b of token t at plain[t * plain_stride + 32 b + c], the
-// blocks of the row's last chunk past its end and the rows up to a multiple of 32 tokens zero;
+// blocks of the row's last chunk past its end and the rows up to a multiple of kAmxTokens zero;
 // plain is null otherwise.
 struct Int8Activations {
   const int8_t* q;
@@ -52,6 +52,9 @@ struct Int8Activations {
 
 // True when this CPU has AMX's int8 tiles and the OS lets this process use them (asked once).
 bool amx_available();
+
+// Tokens per AMX tile step (two tiles of 16).
+inline constexpr int64_t kAmxTokens = 32;
 
 // The fewest tokens for which matvec_quant_rows takes AMX tiles, which take 32 at a time: 16
 // tokens padded to 32 ran at 0.65-0.9x the AVX-512 VNNI kernel (bench/matmul_bench.cpp), 512 at
