@@ -401,8 +401,8 @@ HWY_INLINE void LegacyScales(const uint8_t* block, int64_t n_groups, Chunk& chun
 
 // Decodes n_groups groups (32-element formats: n_groups blocks; K-quants: always one
 // super-block of 8 groups) starting at `block` into `chunk`, using `buffer` (256 bytes) for
-// codes that are not stored as bytes. kPlainCodes decodes every format's codes into bytes, for
-// the kernels that do not read nibbles straight from the blocks (AMX).
+// codes that are not stored as bytes. kPlainCodes decodes every format's codes into bytes (Q6_K's
+// as q - 32), for the kernels that do not read them straight from the blocks (AMX).
 template <GgmlType kType, bool kPlainCodes = false>
 HWY_INLINE void Decode(const uint8_t* block, int64_t n_groups, uint8_t* buffer, Chunk& chunk) {
   using F = QuantFormat<kType>;
@@ -453,7 +453,7 @@ HWY_INLINE void Decode(const uint8_t* block, int64_t n_groups, uint8_t* buffer, 
     const auto three = hn::Set(du8, 3);
     const auto bias = hn::Set(du8, 32);
     const auto high = [&](auto shifted) { return hn::ShiftLeft<4>(hn::And(shifted, three)); };
-    for (int half = 0; half < 2 && !F::kPickedSixBits; ++half) {
+    for (int half = 0; half < 2 && (!F::kPickedSixBits || kPlainCodes); ++half) {
       for (size_t l = 0; l < 32; l += hn::Lanes(du8)) {
         const auto ql0 = hn::LoadU(du8, block + 64 * half + l);
         const auto ql1 = hn::LoadU(du8, block + 64 * half + 32 + l);

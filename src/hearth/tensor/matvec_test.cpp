@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "hearth/tensor/block_formats.h"
 #include "hearth/tensor/matvec_kernels.h"
 #include "hearth/tensor/quantize.h"
 #include "hearth/tensor/test_targets.h"
@@ -246,9 +248,26 @@ TEST_P(MatvecTest, BatchEqualsMatvecPerTokenOnEveryTarget) {
       [](const std::string& target) { check_batch_against_matvec(GetParam(), target); });
 }
 
+// Q6_K rows 0-3 at the edges of the AMX kernel's split weights (sub-scale times q - 32, as
+// 128 hi + lo): every code 0 or 63 (q - 32 = -32 or 31) against sub-scales of -128 or 127 in the
+// first half of each group, and -1 in the second.
+void set_q6_k_extremes(Weights& w, int64_t n_rows, int64_t n_cols) {
+  const uint64_t row_bytes =
+      ggml_row_bytes(static_cast<uint32_t>(GgmlType::kQ6_K), static_cast<uint64_t>(n_cols)).value();
+  for (int64_t r = 0; r < std::min<int64_t>(4, n_rows); ++r) {
+    for (int64_t b = 0; b < n_cols / internal::kQkK; ++b) {
+      uint8_t* block = w.buffer.data() + w.offset + r * row_bytes + b * internal::kQ6_KBlockBytes;
+      std::memset(block, r % 2 == 0 ? 0x00 : 0xff, 192);  // ql, qh
+      for (int j = 0; j < 16; ++j) {
+        block[192 + j] = static_cast<uint8_t>(j % 2 == 1 ? -1 : r < 2 ? -128 : 127);
+      }
+    }
+  }
+}
+
 // A prompt-sized batch, which takes AMX tiles where the CPU has them (internal::kAmxMinTokens):
-// 32 tokens at a time and a partial last 32, rows 32 at a time and a partial last 32, a partial
-// last chunk of groups; still bit for bit matvec's.
+// 32 tokens at a time and a partial last 32, rows 32 (16 for Q6_K) at a time and a partial last
+// block, a partial last chunk of groups, Q6_K's extreme weights; still bit for bit matvec's.
 TEST_P(MatvecTest, PromptSizedBatchEqualsMatvecPerTokenOnEveryTarget) {
   const GgmlType type = GetParam();
   if (!uses_int8_activations(type)) GTEST_SKIP() << "float weights take one matvec per token";
@@ -260,7 +279,8 @@ TEST_P(MatvecTest, PromptSizedBatchEqualsMatvecPerTokenOnEveryTarget) {
     const int64_t n_cols = block_size_of(type) == 256 ? 768 : 288;
     for (const int64_t n_rows : {17, 70}) {
       SCOPED_TRACE(target + " " + std::to_string(n_rows) + " rows");
-      const Weights w = make_weights(type, n_rows, n_cols, rng);
+      Weights w = make_weights(type, n_rows, n_cols, rng);
+      if (type == GgmlType::kQ6_K) set_q6_k_extremes(w, n_rows, n_cols);
       std::vector<float> x(static_cast<size_t>(n_tokens * n_cols));
       for (float& v : x) v = normal(rng);
       for (int64_t c = 0; c < 32; ++c) x[5 * n_cols + c] = 0.0f;  // an all-zero block
