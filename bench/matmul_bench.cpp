@@ -1,10 +1,10 @@
 // Prefill and batched-decode throughput per weight type, as GFLOP/s (2 * n_tokens * n_rows *
 // n_cols per call, counter `GFLOPS`, wall time) with 1 and 2 threads, for 1024x1024 (the
-// qwen3-0.6b width), 2048x2048 and 4096x4096 weights and 4, 8, 16 (batched decode) or 512 (prefill)
-// tokens, through both routes: `matmul` (weights decoded to float32) for every type dequantize_row
-// handles, and `batch` (tensor::matvec_batch: 8-bit activations, integer block dot products, what
-// the forward pass uses for the block formats). Filter with --benchmark_filter, e.g.
-// 'batch/q4_0/.*threads:2'.
+// qwen3-0.6b width), 2048x2048 and 4096x4096 weights and 4, 8, 16 (batched decode), 32 (the
+// fewest that take AMX tiles where the CPU has them) or 512 (prefill) tokens, through both routes:
+// `matmul` (weights decoded to float32) for every type dequantize_row handles, and `batch`
+// (tensor::matvec_batch: 8-bit activations, integer block dot products, what the forward pass
+// uses for the block formats). Filter with --benchmark_filter, e.g. 'batch/q4_0/.*threads:2'.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
       for (const bool batch : {false, true}) {
         if (batch && !hearth::tensor::uses_int8_activations(type)) continue;
         for (const int64_t n : {1024, 2048, 4096}) {
-          for (const int64_t n_tokens : {4, 8, 16, 512}) {
+          for (const int64_t n_tokens : {4, 8, 16, 32, 512}) {
             const std::string name = std::string(batch ? "batch/" : "matmul/") +
                                      std::string(traits->name) + "/" + std::to_string(n) + "x" +
                                      std::to_string(n) + "/tokens:" + std::to_string(n_tokens) +
