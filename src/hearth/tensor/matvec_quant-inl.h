@@ -379,6 +379,23 @@ HWY_INLINE void LegacyScales(const uint8_t* block, int64_t n_groups, Chunk& chun
       }
       return;
     }
+  } else if constexpr (kBlockBytes == internal::kQ8_0BlockBytes && !kMin) {
+    // Q8_0's 272-byte chunk: block g's d at bytes 34 g and 34 g + 1, those of blocks 0-3 among
+    // bytes 0-127 and of 4-7 among 128-255 (at the same places less 128), so one byte permute
+    // over each half and a blend, in place of eight loads and inserts of 16 bits: the one-token
+    // kernel 1.27x as fast in cache, qwen3-0.6b Q8_0 decode 1.06-1.11x.
+    if (n_groups == 8) {
+      alignas(64) static constexpr uint8_t kIndex[64] = {0, 1, 34, 35, 68, 69, 102, 103,
+                                                         8, 9, 42, 43, 76, 77, 110, 111};
+      const __m512i index = _mm512_load_si512(kIndex);
+      const auto pick = [&](const uint8_t* bytes) {
+        return _mm512_castsi512_si128(_mm512_permutex2var_epi8(_mm512_loadu_si512(bytes), index,
+                                                               _mm512_loadu_si512(bytes + 64)));
+      };
+      const __m128i halves = _mm_mask_blend_epi8(0xff00, pick(block), pick(block + 128));
+      _mm256_store_ps(chunk.a, _mm256_cvtph_ps(halves));
+      return;
+    }
   }
 #endif
 #if HEARTH_MATVEC_X86
