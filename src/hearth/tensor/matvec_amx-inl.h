@@ -164,7 +164,7 @@ void QuantRowsAmx(const uint8_t* weights, int64_t row_bytes, int64_t row_begin, 
   constexpr int64_t kBlockRows = kAmxBlockRows<kType>;
   constexpr int64_t kSixteens = kBlockRows / 16;  // 16 rows to a B tile
   // Codes as decoded: stored signed (Q8_0, Q8_K), or unsigned, at most 63, less the zero point.
-  // (Q6_K's are decoded as q - 32.)
+  // (Q6_K's, decoded as q - 32, go through StoreSplitBTiles instead.)
   constexpr int8_t kZeroPoint = F::kStoredSigned ? 0 : static_cast<int8_t>(F::kZeroPoint);
   const int64_t n_groups = n_cols / 32;
   const int64_t padded_groups = (n_groups + 7) / 8 * 8;  // whole chunks, as x's plain codes
