@@ -140,8 +140,10 @@ TEST(Logits, AllPositionsMatchLlamaCppGolden) {
   const Json golden = Json::parse(json_in);
   const Json& prompt = golden["prompts"][0];
   std::string ids;
-  for (const auto& id : prompt["tokens"])
-    ids += (ids.empty() ? "" : ",") + std::to_string(id.get<int>());
+  for (const auto& id : prompt["tokens"]) {
+    if (!ids.empty()) ids += ',';
+    ids += std::to_string(id.get<int>());
+  }
   const auto out = testing::temp_path("logits.f32");
   const auto result =
       run_hearth({"logits", "-m", (dir / "tiny-llama-f32.gguf").string(), "--tokens", ids,
