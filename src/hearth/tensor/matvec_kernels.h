@@ -57,8 +57,8 @@ bool amx_available();
 inline constexpr int64_t kAmxTokens = 32;
 
 // The fewest tokens for which matvec_quant_rows takes AMX tiles, which take 32 at a time: 16
-// tokens padded to 32 ran at 0.65-0.9x the AVX-512 VNNI kernel (bench/matmul_bench.cpp), 512 at
-// 1.2-1.4x.
+// tokens padded to 32 ran at 0.65-0.9x the AVX-512 VNNI kernel (bench/matmul_bench.cpp), 32 at
+// 1.17-1.42x and 512 at 1.53-1.95x, every format.
 inline constexpr int64_t kAmxMinTokens = 32;
 
 // One token's row x (n elements, a multiple of 32) to the 8-bit blocks above: codes into q (the
