@@ -215,6 +215,9 @@ int main(int argc, char** argv) {
                                      bench_matvec, type, threads, n_rows, kDecodeCols, kStreamBytes)
             ->UseRealTime();
       }
+    }
+    for (const GgmlType type :
+         {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ6_K}) {
       benchmark::RegisterBenchmark(
           name_of("matvec", type, kLongRowsRows, kLongRowsCols, threads).c_str(), bench_matvec,
           type, threads, kLongRowsRows, kLongRowsCols, kStreamBytes)
