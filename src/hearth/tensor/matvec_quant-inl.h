@@ -7,10 +7,10 @@
 // of 8 groups (AVX-512 VNNI dpbusd, two such vectors per instruction; AVX2 maddubs + madd) leaves
 // each group's exact integer total in its own lane (GroupDots; portable scalar code elsewhere);
 // one convert and multiply-add per chunk then scale the 8 totals into the token's float sums
-// (AddChunks; in a batch on AVX-512 those of two rows at once, AddPairedChunks), and each 8 rows'
-// sums are reduced across lanes together (SumRowsOf8). One token
-// (decode) decodes each chunk as it goes; a batch decodes a block of rows once into scratch and
-// runs its tokens over it in groups held in registers (QuantRowsAllTokens). Both prefetch the
+// (AddChunks; on AVX-512 in a batch, and for Q4_K in decode, those of two rows at once,
+// AddPairedTotals), and each 8 rows' sums are reduced across lanes together (SumRowsOf8). One
+// token (decode) decodes each chunk as it goes; a batch decodes a block of rows once into scratch
+// and runs its tokens over it in groups held in registers (QuantRowsAllTokens). Both prefetch the
 // rows ahead (StreamPrefetch). Each token gets the same operations in the same order whatever the
 // other tokens, so its y does not depend on them. (Where the CPU has AMX, a prompt-sized batch
 // takes int8 tiles instead: matvec_amx-inl.h, built from the pieces here.)
