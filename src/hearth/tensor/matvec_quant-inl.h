@@ -364,11 +364,12 @@ struct ChunkBytePicker {
   }
 };
 
-// The 8 fp16 d of a chunk's blocks in bytes 0-15, and their fp16 minima (at byte 2 of a block)
-// in bytes 16-31.
-template <int64_t kBlockBytes>
+// The 8 fp16 d of a chunk's blocks in bytes 0-15, and with kMin their fp16 minima (at byte 2 of
+// a block) in bytes 16-31. Without minima every byte picks a d: Q4_0's then all lie in the first
+// 128 bytes, one byte permute (its minima's last byte is byte 129).
+template <int64_t kBlockBytes, bool kMin>
 inline constexpr ChunkBytePicker<8 * kBlockBytes> kScalePicker([](int i) -> int64_t {
-  return i / 2 % 8 * kBlockBytes + i % 2 + (i >= 16 ? 2 : 0);
+  return i / 2 % 8 * kBlockBytes + i % 2 + (kMin && i >= 16 ? 2 : 0);
 });
 
 // Vectors 2 * pair and 2 * pair + 1 of the interleaved nibble bytes (PrepareNibbles): byte
@@ -411,7 +412,7 @@ HWY_INLINE void LegacyScales(const uint8_t* block, int64_t n_groups, Chunk& chun
 #if HWY_TARGET == HWY_AVX3_DL
   if constexpr (8 * kBlockBytes <= 192) {
     if (n_groups == 8) {
-      const __m512i scales = kScalePicker<kBlockBytes>.Pick(block);
+      const __m512i scales = kScalePicker<kBlockBytes, kMin>.Pick(block);
       _mm256_store_ps(chunk.a, _mm256_cvtph_ps(_mm512_castsi512_si128(scales)));
       if constexpr (kMin) {
         _mm256_store_ps(chunk.b, _mm256_cvtph_ps(_mm512_extracti32x4_epi32(scales, 1)));
