@@ -14,11 +14,11 @@ uint64_t sum_words(std::span<const uint64_t> words, ThreadPool* pool) {
   const auto sum_task = [&](int64_t task, int /*thread*/) {
     const uint64_t* p = words.data() + task * kTaskWords;
     const int64_t count = std::min(kTaskWords, n - task * kTaskWords);
-    StreamPrefetch prefetch(reinterpret_cast<const uint8_t*>(p));
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     int64_t i = 0;
     for (; i + 8 <= count; i += 8) {
-      prefetch.reached(reinterpret_cast<const uint8_t*>(p + i + 8));
+      // The one-token kernels' prefetches: into L1 kDistance ahead and into L2 farther on.
+      StreamPrefetch::ahead<64>(reinterpret_cast<const uint8_t*>(p + i), StreamPrefetch::kDistance);
       s0 += p[i] + p[i + 4];
       s1 += p[i + 1] + p[i + 5];
       s2 += p[i + 2] + p[i + 6];

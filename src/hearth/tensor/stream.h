@@ -44,7 +44,8 @@ class StreamPrefetch {
   template <int64_t kStep>
   HWY_INLINE static void ahead(const uint8_t* p, int64_t distance) {
     const uintptr_t first = reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(distance);
-    for (int64_t line = 0; line < (kStep + kLineBytes - 1) / kLineBytes; ++line) {
+    constexpr uintptr_t kLines = (static_cast<uintptr_t>(kStep) + kLineBytes - 1) / kLineBytes;
+    for (uintptr_t line = 0; line < kLines; ++line) {
       hwy::Prefetch(reinterpret_cast<const uint8_t*>(first + line * kLineBytes));
       // Locality 2: prefetcht1 on x86, into L2.
       __builtin_prefetch(reinterpret_cast<const uint8_t*>(first + kL2Lead + line * kLineBytes), 0,
