@@ -220,6 +220,8 @@ TEST(Bench, PrintsTableAndJson) {
   EXPECT_NE(table.out.find("| pp32 |"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("| tg8 |"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("decode ceiling"), std::string::npos) << table.out;
+  // A tiny model's weights are far smaller than the read probe's least buffer.
+  EXPECT_NE(table.out.find(" GB/s (over 256 MiB); "), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("the weights' own pages read at "), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("weights in 2 MiB pages: "), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("resident memory "), std::string::npos) << table.out;
@@ -233,6 +235,7 @@ TEST(Bench, PrintsTableAndJson) {
   // The weights' own read and the ceiling it gives, per the same bytes per token as the other.
   const double weights_read = (*parsed)["weights_read_bandwidth_bytes_per_s"].get<double>();
   EXPECT_GT(weights_read, 0);
+  EXPECT_EQ((*parsed)["read_bandwidth_buffer_bytes"].get<uint64_t>(), uint64_t{256} << 20);
   EXPECT_DOUBLE_EQ((*parsed)["decode_ceiling_from_weights_read_tokens_per_s"].get<double>(),
                    weights_read / (*parsed)["weight_bytes_per_token"].get<double>());
   EXPECT_LE((*parsed)["file_resident_bytes_in_large_pages"].get<uint64_t>(),

@@ -126,7 +126,12 @@ uint64_t kv_bytes_per_token(const model::ModelConfig& config, double positions,
 }
 
 // The machine's read bandwidth in bytes/s, a pass at a time: every thread of the pool sums a
-// buffer far larger than the caches, prefetching ahead as the kernels do (tensor::sum_words).
+// buffer as large as the weights a token reads (at least 256 MiB, at most 2 GiB), prefetching
+// ahead as the kernels do (tensor::sum_words). The size matters where the last-level cache is
+// large: on a VM reporting 480 MiB of L3, 2 threads read 52-54 GB/s over 128 MiB, 39-40 over
+// 256 MiB, 36-37 over 512 MiB and 34-35 over 1-2 GiB (docs/PERFORMANCE.md), so a fixed 256 MiB
+// set the ceiling of a 700 MiB model by a cache its weights do not fit; a buffer of the
+// weights' own size is read in the same cyclic order and gets the same help from the cache.
 // This VM's bandwidth moves by a third over minutes, so the bench takes a pass before each
 // measured run and one after the last, and the ceiling uses their median: the bandwidth the
 // machine had while the model ran. Each pass also reads the weights a token reads whole, in the
@@ -142,26 +147,30 @@ class BandwidthProbe {
   // The buffer is in 2 MiB pages where the kernel gives them, as the weights are: with 4 KiB
   // pages a pass would also measure TLB misses.
   static Result<std::unique_ptr<BandwidthProbe>> create(
-      ThreadPool& pool, std::vector<std::span<const uint64_t>> weights) {
-    HEARTH_ASSIGN_OR_RETURN(LargePageBuffer buffer, LargePageBuffer::allocate(kBytes));
-    auto* words = reinterpret_cast<uint64_t*>(buffer.data());
-    std::fill(words, words + kWords, uint64_t{1});
+      ThreadPool& pool, uint64_t weight_bytes_per_token,
+      std::vector<std::span<const uint64_t>> weights) {
+    const uint64_t bytes = std::clamp<uint64_t>(
+        (weight_bytes_per_token + kPage - 1) / kPage * kPage, kMinBytes, kMaxBytes);
+    HEARTH_ASSIGN_OR_RETURN(LargePageBuffer buffer, LargePageBuffer::allocate(bytes));
+    const std::span<uint64_t> words(reinterpret_cast<uint64_t*>(buffer.data()),
+                                    bytes / sizeof(uint64_t));
+    std::fill(words.begin(), words.end(), uint64_t{1});
     return std::unique_ptr<BandwidthProbe>(
-        new BandwidthProbe(pool, std::move(buffer), std::move(weights)));
+        new BandwidthProbe(pool, std::move(buffer), words, std::move(weights)));
   }
 
   void pass() {
-    const std::span<const uint64_t> words(reinterpret_cast<const uint64_t*>(buffer_.data()),
-                                          kWords);
     double start = now_seconds();
-    const uint64_t sum = tensor::sum_words(words, &pool_);
-    readings_.buffer.push_back(kBytes / (now_seconds() - start));
-    if (sum != kWords) std::fprintf(stderr, "hearth: bandwidth pass read wrong sums\n");
+    const uint64_t sum = tensor::sum_words(words_, &pool_);
+    readings_.buffer.push_back(double(words_.size_bytes()) / (now_seconds() - start));
+    if (sum != words_.size()) std::fprintf(stderr, "hearth: bandwidth pass read wrong sums\n");
     if (weights_bytes_ == 0) return;
     start = now_seconds();
     for (const std::span<const uint64_t> run : weights_) tensor::sum_words(run, &pool_);
     readings_.weights.push_back(double(weights_bytes_) / (now_seconds() - start));
   }
+
+  uint64_t buffer_bytes() const { return words_.size_bytes(); }
 
   // The readings (three passes first when none was taken); `weights` is empty when a token reads
   // no tensor whole.
@@ -173,16 +182,18 @@ class BandwidthProbe {
   }
 
  private:
-  static constexpr size_t kBytes = size_t{256} << 20;
-  static constexpr size_t kWords = kBytes / sizeof(uint64_t);
-  BandwidthProbe(ThreadPool& pool, LargePageBuffer buffer,
+  static constexpr uint64_t kPage = uint64_t{2} << 20;
+  static constexpr uint64_t kMinBytes = uint64_t{256} << 20;
+  static constexpr uint64_t kMaxBytes = uint64_t{2} << 30;
+  BandwidthProbe(ThreadPool& pool, LargePageBuffer buffer, std::span<const uint64_t> words,
                  std::vector<std::span<const uint64_t>> weights)
-      : pool_(pool), buffer_(std::move(buffer)), weights_(std::move(weights)) {
+      : pool_(pool), buffer_(std::move(buffer)), words_(words), weights_(std::move(weights)) {
     for (const auto& run : weights_) weights_bytes_ += run.size_bytes();
   }
 
   ThreadPool& pool_;
   LargePageBuffer buffer_;
+  std::span<const uint64_t> words_;  // buffer_'s
   std::vector<std::span<const uint64_t>> weights_;
   uint64_t weights_bytes_ = 0;
   Readings readings_;
@@ -244,8 +255,9 @@ int run_bench(const BenchFlags& flags) {
 
   std::vector<Measurement> results;
   const gguf::File& file = engine.model().file();
+  const uint64_t per_token = weight_bytes_per_token(file, engine.config());
   auto created_probe =
-      BandwidthProbe::create(engine.pool(), weights_read_whole(file, engine.config()));
+      BandwidthProbe::create(engine.pool(), per_token, weights_read_whole(file, engine.config()));
   if (!created_probe.ok()) return report_error(created_probe.error());
   std::unique_ptr<BandwidthProbe> probe = std::move(created_probe).value();
   const auto measure = [&](const std::string& prefix, int64_t n, bool decode) -> Status {
@@ -268,13 +280,13 @@ int run_bench(const BenchFlags& flags) {
   const double bandwidth = median_of(probe->readings().buffer);
   const std::vector<double>& weights_readings = probe->readings().weights;
   const double weights_bandwidth = weights_readings.empty() ? 0.0 : median_of(weights_readings);
+  const uint64_t probe_bytes = probe->buffer_bytes();
   probe.reset();  // (its buffer is not part of the resident memory reported)
 
   const uint64_t resident = resident_bytes();
   const MappedRegion::Residency weights =
       file.mapping() != nullptr ? file.mapping()->residency() : MappedRegion::Residency();
   const uint64_t kv_resident = (*sequence)->resident_bytes();
-  const uint64_t per_token = weight_bytes_per_token(file, engine.config());
   const double ceiling = bandwidth / static_cast<double>(per_token);
   const double weights_ceiling = weights_bandwidth / static_cast<double>(per_token);
   // The tg test's tokens see depth + 1 to depth + n_gen positions.
@@ -296,6 +308,7 @@ int run_bench(const BenchFlags& flags) {
                 {"threads", engine.pool().size()},
                 {"depth", flags.depth},
                 {"read_bandwidth_bytes_per_s", bandwidth},
+                {"read_bandwidth_buffer_bytes", probe_bytes},
                 {"weight_bytes_per_token", per_token},
                 {"decode_ceiling_tokens_per_s", ceiling},
                 {"weights_read_bandwidth_bytes_per_s", weights_bandwidth},
@@ -324,8 +337,10 @@ int run_bench(const BenchFlags& flags) {
                 engine.name().c_str(), config.arch.c_str(), file.file_size() / 1048576.0,
                 n_params / 1e6, engine.pool().size(), m.test.c_str(), m.median(), m.min(), m.max());
   }
-  std::printf("\nread bandwidth %.1f GB/s; %.1f MiB of weights per token: decode ceiling %.1f t/s",
-              bandwidth / 1e9, per_token / 1048576.0, ceiling);
+  std::printf(
+      "\nread bandwidth %.1f GB/s (over %.0f MiB); %.1f MiB of weights per token: decode ceiling "
+      "%.1f t/s",
+      bandwidth / 1e9, probe_bytes / 1048576.0, per_token / 1048576.0, ceiling);
   const auto print_shares = [&](double of) {
     for (const auto& m : results) {
       if (m.test.rfind("tg", 0) == 0)
