@@ -126,12 +126,14 @@ uint64_t kv_bytes_per_token(const model::ModelConfig& config, double positions,
 }
 
 // The machine's read bandwidth in bytes/s, a pass at a time: every thread of the pool sums a
-// buffer as large as the weights a token reads (at least 256 MiB, at most 2 GiB), prefetching
-// ahead as the kernels do (tensor::sum_words). The size matters where the last-level cache is
-// large: on a VM reporting 480 MiB of L3, 2 threads read 52-54 GB/s over 128 MiB, 39-40 over
-// 256 MiB, 36-37 over 512 MiB and 34-35 over 1-2 GiB (docs/PERFORMANCE.md), so a fixed 256 MiB
-// set the ceiling of a 700 MiB model by a cache its weights do not fit; a buffer of the
-// weights' own size is read in the same cyclic order and gets the same help from the cache.
+// buffer as large as the weights a token reads (at least 256 MiB; at most 2 GiB, and a quarter of
+// the memory the kernel says is available, so that the buffer does not push the model's own
+// pages out of memory), prefetching ahead as the kernels do (tensor::sum_words). The size
+// matters where the last-level cache is large: on a VM reporting 480 MiB of L3, 2 threads read
+// 52-54 GB/s over 128 MiB, 39-40 over 256 MiB, 36-37 over 512 MiB and 34-35 over 1-2 GiB
+// (docs/PERFORMANCE.md), so a fixed 256 MiB set the ceiling of a 700 MiB model by a cache its
+// weights do not fit; a buffer of the weights' own size is read in the same cyclic order and gets
+// the same help from the cache.
 // This VM's bandwidth moves by a third over minutes, so the bench takes a pass before each
 // measured run and one after the last, and the ceiling uses their median: the bandwidth the
 // machine had while the model ran. Each pass also reads the weights a token reads whole, in the
@@ -149,8 +151,9 @@ class BandwidthProbe {
   static Result<std::unique_ptr<BandwidthProbe>> create(
       ThreadPool& pool, uint64_t weight_bytes_per_token,
       std::vector<std::span<const uint64_t>> weights) {
-    const uint64_t bytes = std::clamp<uint64_t>(
-        (weight_bytes_per_token + kPage - 1) / kPage * kPage, kMinBytes, kMaxBytes);
+    const uint64_t most = std::max(kMinBytes, std::min(kMaxBytes, available_bytes() / 4));
+    const uint64_t bytes =
+        std::clamp<uint64_t>((weight_bytes_per_token + kPage - 1) / kPage * kPage, kMinBytes, most);
     HEARTH_ASSIGN_OR_RETURN(LargePageBuffer buffer, LargePageBuffer::allocate(bytes));
     const std::span<uint64_t> words(reinterpret_cast<uint64_t*>(buffer.data()),
                                     bytes / sizeof(uint64_t));
@@ -182,6 +185,20 @@ class BandwidthProbe {
   }
 
  private:
+  // The memory the kernel counts as available for new allocations (MemAvailable in
+  // /proc/meminfo), or UINT64_MAX where it does not say.
+  static uint64_t available_bytes() {
+    std::FILE* meminfo = std::fopen("/proc/meminfo", "r");
+    if (meminfo == nullptr) return UINT64_MAX;
+    char line[256];
+    uint64_t kib = 0;
+    bool found = false;
+    while (!found && std::fgets(line, sizeof(line), meminfo) != nullptr)
+      found = std::sscanf(line, "MemAvailable: %lu kB", &kib) == 1;
+    std::fclose(meminfo);
+    return found ? kib * 1024 : UINT64_MAX;
+  }
+
   static constexpr uint64_t kPage = uint64_t{2} << 20;
   static constexpr uint64_t kMinBytes = uint64_t{256} << 20;
   static constexpr uint64_t kMaxBytes = uint64_t{2} << 30;
