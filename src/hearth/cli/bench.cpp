@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -125,6 +126,22 @@ uint64_t kv_bytes_per_token(const model::ModelConfig& config, double positions,
   return static_cast<uint64_t>(total);
 }
 
+// A "Name:   N kB" line of a /proc file (/proc/meminfo, /proc/self/status) in bytes; nullopt
+// where the file or the line is missing.
+std::optional<uint64_t> proc_bytes(const char* path, const std::string& name) {
+  std::FILE* file = std::fopen(path, "r");
+  if (file == nullptr) return std::nullopt;
+  const std::string format = name + ": %lu kB";
+  char line[256];
+  std::optional<uint64_t> bytes;
+  unsigned long kib = 0;
+  while (!bytes && std::fgets(line, sizeof(line), file) != nullptr) {
+    if (std::sscanf(line, format.c_str(), &kib) == 1) bytes = uint64_t{kib} * 1024;
+  }
+  std::fclose(file);
+  return bytes;
+}
+
 // The machine's read bandwidth in bytes/s, a pass at a time: every thread of the pool sums a
 // buffer as large as the weights a token reads (at least 256 MiB; at most 2 GiB, and a quarter of
 // the memory the kernel says is available, so that the buffer does not push the model's own
@@ -151,7 +168,9 @@ class BandwidthProbe {
   static Result<std::unique_ptr<BandwidthProbe>> create(
       ThreadPool& pool, uint64_t weight_bytes_per_token,
       std::vector<std::span<const uint64_t>> weights) {
-    const uint64_t most = std::max(kMinBytes, std::min(kMaxBytes, available_bytes() / 4));
+    // The memory the kernel counts as available for new allocations.
+    const uint64_t available = proc_bytes("/proc/meminfo", "MemAvailable").value_or(UINT64_MAX);
+    const uint64_t most = std::max(kMinBytes, std::min(kMaxBytes, available / 4));
     const uint64_t bytes =
         std::clamp<uint64_t>((weight_bytes_per_token + kPage - 1) / kPage * kPage, kMinBytes, most);
     HEARTH_ASSIGN_OR_RETURN(LargePageBuffer buffer, LargePageBuffer::allocate(bytes));
@@ -185,20 +204,6 @@ class BandwidthProbe {
   }
 
  private:
-  // The memory the kernel counts as available for new allocations (MemAvailable in
-  // /proc/meminfo), or UINT64_MAX where it does not say.
-  static uint64_t available_bytes() {
-    std::FILE* meminfo = std::fopen("/proc/meminfo", "r");
-    if (meminfo == nullptr) return UINT64_MAX;
-    char line[256];
-    uint64_t kib = 0;
-    bool found = false;
-    while (!found && std::fgets(line, sizeof(line), meminfo) != nullptr)
-      found = std::sscanf(line, "MemAvailable: %lu kB", &kib) == 1;
-    std::fclose(meminfo);
-    return found ? kib * 1024 : UINT64_MAX;
-  }
-
   static constexpr uint64_t kPage = uint64_t{2} << 20;
   static constexpr uint64_t kMinBytes = uint64_t{256} << 20;
   static constexpr uint64_t kMaxBytes = uint64_t{2} << 30;
@@ -215,19 +220,6 @@ class BandwidthProbe {
   uint64_t weights_bytes_ = 0;
   Readings readings_;
 };
-
-// The process's resident memory in bytes (VmRSS of /proc/self/status; 0 where unavailable).
-uint64_t resident_bytes() {
-  std::FILE* status = std::fopen("/proc/self/status", "r");
-  if (status == nullptr) return 0;
-  char line[256];
-  uint64_t kib = 0;
-  while (std::fgets(line, sizeof(line), status) != nullptr) {
-    if (std::sscanf(line, "VmRSS: %lu kB", &kib) == 1) break;
-  }
-  std::fclose(status);
-  return kib * 1024;
-}
 
 // Feeds n random tokens to `sequence` after what it holds: in --ubatch chunks with logits for the
 // last token only (a prompt), or one token at a time with logits for each (`decode`).
@@ -300,7 +292,8 @@ int run_bench(const BenchFlags& flags) {
   const uint64_t probe_bytes = probe->buffer_bytes();
   probe.reset();  // (its buffer is not part of the resident memory reported)
 
-  const uint64_t resident = resident_bytes();
+  // The process's resident memory (0 where unknown).
+  const uint64_t resident = proc_bytes("/proc/self/status", "VmRSS").value_or(0);
   const MappedRegion::Residency weights =
       file.mapping() != nullptr ? file.mapping()->residency() : MappedRegion::Residency();
   const uint64_t kv_resident = (*sequence)->resident_bytes();
