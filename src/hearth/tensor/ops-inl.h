@@ -341,6 +341,11 @@ HWY_INLINE void InPassesOf4(int64_t n, const Pass& pass) {
   if (first < n) pass.template operator()<1>(first);
 }
 
+// True when InPassesOf4(n, ...) makes a single pass (n is 1, 2 or 4).
+inline bool OnePassOf4(int64_t n) {
+  return n == 1 || n == 2 || n == 4;
+}
+
 // y[i * y_stride + r] = x_i . R_r for n_x vectors x_i = x + i * x_stride and n_rows rows R_r,
 // `row_bytes` apart, of n_cols kType elements. Each dot is one float32 sum per lane over the
 // whole vectors in column order (fused multiply-adds), SumsOfLanes, then the tail columns added
@@ -348,7 +353,8 @@ HWY_INLINE void InPassesOf4(int64_t n, const Pass& pass) {
 // time and the x_i up to four at a time, so each row vector loaded serves every x_i of the pass
 // and each x vector loaded serves four rows (with one vector load per multiply-add, L1's loads
 // would bound it). The rows are prefetched ahead (StreamPrefetch): at a depth, decode streams
-// the KV cache as it streams the weights.
+// the KV cache as it streams the weights (one pass over the rows: from memory); a batch's passes
+// find them in the caches.
 template <GgmlType kType>
 void RowDotsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, int64_t n_cols,
                const float* x, int64_t n_x, int64_t x_stride, float* y, int64_t y_stride) {
@@ -356,6 +362,7 @@ void RowDotsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, int64_t n
   using V = hn::Vec<OpsTag>;
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
   const int64_t n_whole = n_cols / lanes * lanes;
+  const bool one_pass = OnePassOf4(n_x);
   InPassesOf4(n_x, [&]<int64_t kSlots>(int64_t first) {
     const float* xs[kSlots];
     for (int64_t j = 0; j < kSlots; ++j) xs[j] = x + (first + j) * x_stride;
@@ -363,7 +370,12 @@ void RowDotsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, int64_t n
     constexpr int64_t kSums = kRowsPerPass * kSlots;
     StreamPrefetch prefetch(rows);
     for (int64_t r = 0; r < n_rows; r += kRowsPerPass) {
-      prefetch.reached(rows + (r + kRowsPerPass) * row_bytes);
+      const uint8_t* ahead = rows + (r + kRowsPerPass) * row_bytes;
+      if (one_pass) {
+        prefetch.reached_from_memory(ahead);
+      } else {
+        prefetch.reached(ahead);
+      }
       const uint8_t* row[kRowsPerPass];  // rows past n_rows repeat the last
       for (int64_t k = 0; k < kRowsPerPass; ++k) {
         row[k] = rows + std::min(r + k, n_rows - 1) * row_bytes;
@@ -407,12 +419,14 @@ void RowDotsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, int64_t n
 // y_i[c] is summed in row order with fused multiply-adds from zero, whatever n_sets or the
 // column's place: up to four weight vectors at a time over slices of four vectors of columns
 // (eight for up to two weight vectors with AVX-512; each row vector loaded serves every sum of the
-// pass), then single vectors, then single columns. Rows are prefetched ahead as in RowDots.
+// pass), then single vectors, then single columns. Rows are prefetched ahead as in RowDots; a
+// single pass over them with one slice of columns reads them from memory.
 template <GgmlType kType>
 void WeightedRowSumsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, int64_t n_cols,
                        const float* weights, int64_t n_sets, int64_t weight_stride, float* y,
                        int64_t y_stride) {
   const OpsTag df;
+  const bool one_pass = OnePassOf4(n_sets);
   InPassesOf4(n_sets, [&]<int64_t kSlots>(int64_t first) {
     const float* ws[kSlots];
     for (int64_t j = 0; j < kSlots; ++j) ws[j] = weights + (first + j) * weight_stride;
@@ -425,9 +439,14 @@ void WeightedRowSumsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, i
         V acc[kSlots * kWidth];
         ForEachIndex<kSlots * kWidth>([&](auto i) { acc[i] = hn::Zero(d); });
         StreamPrefetch prefetch(rows);
+        const bool from_memory = one_pass && c == 0;  // the rows' only read
         for (int64_t r = 0; r < n_rows; ++r) {
           const uint8_t* row = rows + r * row_bytes;
-          prefetch.reached(row + row_bytes);
+          if (from_memory) {
+            prefetch.reached_from_memory(row + row_bytes);
+          } else {
+            prefetch.reached(row + row_bytes);
+          }
           V v[kWidth];
           ForEachIndex<kWidth>([&](auto k) {
             v[k] = LoadRowAsFloat<kType>(d, row, c + k * static_cast<int64_t>(hn::Lanes(d)));

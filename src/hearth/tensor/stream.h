@@ -19,9 +19,12 @@ namespace hearth::tensor {
 // least kDistance): the loop over the lines cost a one-token matvec 8-12% in cache, where memory
 // is not the limit. The hardware prefetcher alone falls behind when the host's memory is contended
 // (higher latency): there a one-token Q4_0 matvec streamed at 0.6-0.7 of a plain read and 1.3-1.5x
-// faster with 2-8 KiB of software prefetch (docs/PERFORMANCE.md). ahead also asks for each line
-// kL2Lead bytes farther on into L2 only, so that more of the stream is on its way than L1's miss
-// buffers hold: one-token decode 1.05-1.25x as fast (most with other tenants on the bus).
+// faster with 2-8 KiB of software prefetch (docs/PERFORMANCE.md). ahead and reached_from_memory
+// also ask for each line kL2Lead bytes farther on into L2 only, so that more of the stream is on
+// its way than L1's miss buffers hold: one-token decode 1.05-1.25x as fast (most with other
+// tenants on the bus), an F16 matvec 1.4x, attention over a long F16 KV cache 1.15-1.2x. Where
+// the stream is in the caches already (a batch's passes over the same rows), those prefetches
+// only cost instructions, so reached asks for lines into L1 alone.
 // Prefetches never fault, so the lines past a stream's end cost only their bandwidth.
 class StreamPrefetch {
  public:
@@ -37,6 +40,15 @@ class StreamPrefetch {
     for (; next_ < end; next_ += kLineBytes) hwy::Prefetch(reinterpret_cast<const uint8_t*>(next_));
   }
 
+  // reached, for a stream read once and from memory.
+  void reached_from_memory(const uint8_t* p) {
+    const uintptr_t end = reinterpret_cast<uintptr_t>(p) + kDistance;
+    for (; next_ < end; next_ += kLineBytes) {
+      hwy::Prefetch(reinterpret_cast<const uint8_t*>(next_));
+      prefetch_into_l2(next_ + kL2Lead);
+    }
+  }
+
   // The lines from p + distance over kStep bytes: as many as a step can newly enter, so that
   // steps of at most kStep bytes each, one call per step, ask for every line. Always inlined: GCC
   // can take this function, whose only effect is prefetches, for one without side effects and
@@ -47,14 +59,18 @@ class StreamPrefetch {
     constexpr uintptr_t kLines = (static_cast<uintptr_t>(kStep) + kLineBytes - 1) / kLineBytes;
     for (uintptr_t line = 0; line < kLines; ++line) {
       hwy::Prefetch(reinterpret_cast<const uint8_t*>(first + line * kLineBytes));
-      // Locality 2: prefetcht1 on x86, into L2.
-      __builtin_prefetch(reinterpret_cast<const uint8_t*>(first + kL2Lead + line * kLineBytes), 0,
-                         2);
+      prefetch_into_l2(first + kL2Lead + line * kLineBytes);
     }
   }
 
  private:
   static constexpr uintptr_t kLineBytes = 64;
+
+  // Locality 2: prefetcht1 on x86, into L2.
+  HWY_INLINE static void prefetch_into_l2(uintptr_t address) {
+    __builtin_prefetch(reinterpret_cast<const uint8_t*>(address), 0, 2);
+  }
+
   uintptr_t next_;
 };
 
