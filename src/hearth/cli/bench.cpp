@@ -155,8 +155,9 @@ std::optional<uint64_t> proc_bytes(const char* path, const std::string& name) {
 // measured run and one after the last, and the ceiling uses their median: the bandwidth the
 // machine had while the model ran. Each pass also reads the weights a token reads whole, in the
 // model's own pages: on this VM memory reads at different speeds in different physical pages (a
-// model's page-cache pages read at 0.8-1.0x a fresh buffer, as did fresh buffers from one
-// process to the next), which the buffer's figure alone does not show.
+// model's page-cache pages read at 0.8-1.0x a fresh buffer in some sessions, and a fresh buffer
+// at 0.5-1.0x the model's pages in others, from one process to the next), which the buffer's
+// figure alone does not show.
 class BandwidthProbe {
  public:
   struct Readings {
