@@ -2,7 +2,8 @@
 // weights widened to float32 and multiplied into four accumulators (to hide FMA latency), the
 // rows prefetched ahead at each step (StreamPrefetch::ahead, into L1 and L2: an F16 matvec
 // streamed 1.4x as fast as with reached's loop over lines into L1). The storage type is a
-// template parameter; only the load differs. Included by matvec_float.cpp once per target (foreach_target), inside HWY_NAMESPACE.
+// template parameter; only the load differs. Included by matvec_float.cpp once per target
+// (foreach_target), inside HWY_NAMESPACE.
 #if defined(HEARTH_TENSOR_MATVEC_FLOAT_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef HEARTH_TENSOR_MATVEC_FLOAT_INL_H_
 #undef HEARTH_TENSOR_MATVEC_FLOAT_INL_H_

@@ -370,12 +370,7 @@ void RowDotsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, int64_t n
     constexpr int64_t kSums = kRowsPerPass * kSlots;
     StreamPrefetch prefetch(rows);
     for (int64_t r = 0; r < n_rows; r += kRowsPerPass) {
-      const uint8_t* ahead = rows + (r + kRowsPerPass) * row_bytes;
-      if (one_pass) {
-        prefetch.reached_from_memory(ahead);
-      } else {
-        prefetch.reached(ahead);
-      }
+      prefetch.reached(rows + (r + kRowsPerPass) * row_bytes, /*from_memory=*/one_pass);
       const uint8_t* row[kRowsPerPass];  // rows past n_rows repeat the last
       for (int64_t k = 0; k < kRowsPerPass; ++k) {
         row[k] = rows + std::min(r + k, n_rows - 1) * row_bytes;
@@ -442,11 +437,7 @@ void WeightedRowSumsOf(const uint8_t* rows, int64_t row_bytes, int64_t n_rows, i
         const bool from_memory = one_pass && c == 0;  // the rows' only read
         for (int64_t r = 0; r < n_rows; ++r) {
           const uint8_t* row = rows + r * row_bytes;
-          if (from_memory) {
-            prefetch.reached_from_memory(row + row_bytes);
-          } else {
-            prefetch.reached(row + row_bytes);
-          }
+          prefetch.reached(row + row_bytes, from_memory);
           V v[kWidth];
           ForEachIndex<kWidth>([&](auto k) {
             v[k] = LoadRowAsFloat<kType>(d, row, c + k * static_cast<int64_t>(hn::Lanes(d)));

@@ -19,12 +19,12 @@ namespace hearth::tensor {
 // least kDistance): the loop over the lines cost a one-token matvec 8-12% in cache, where memory
 // is not the limit. The hardware prefetcher alone falls behind when the host's memory is contended
 // (higher latency): there a one-token Q4_0 matvec streamed at 0.6-0.7 of a plain read and 1.3-1.5x
-// faster with 2-8 KiB of software prefetch (docs/PERFORMANCE.md). ahead and reached_from_memory
+// faster with 2-8 KiB of software prefetch (docs/PERFORMANCE.md). ahead and reached(p, true)
 // also ask for each line kL2Lead bytes farther on into L2 only, so that more of the stream is on
 // its way than L1's miss buffers hold: one-token decode 1.05-1.25x as fast (most with other
 // tenants on the bus), an F16 matvec 1.4x, attention over a long F16 KV cache 1.15-1.2x. Where
 // the stream is in the caches already (a batch's passes over the same rows), those prefetches
-// only cost instructions, so reached asks for lines into L1 alone.
+// only cost instructions, so reached(p) asks for lines into L1 alone.
 // Prefetches never fault, so the lines past a stream's end cost only their bandwidth.
 class StreamPrefetch {
  public:
@@ -34,18 +34,20 @@ class StreamPrefetch {
   explicit StreamPrefetch(const uint8_t* start)
       : next_(reinterpret_cast<uintptr_t>(start) + kDistance) {}
 
-  void reached(const uint8_t* p) {
+  // from_memory: the stream is read once and from memory, so each line is also asked for into
+  // L2 kL2Lead bytes farther on.
+  void reached(const uint8_t* p, bool from_memory = false) {
     // Addresses as integers: the lines ahead may lie past the end of the reader's array.
     const uintptr_t end = reinterpret_cast<uintptr_t>(p) + kDistance;
-    for (; next_ < end; next_ += kLineBytes) hwy::Prefetch(reinterpret_cast<const uint8_t*>(next_));
-  }
-
-  // reached, for a stream read once and from memory.
-  void reached_from_memory(const uint8_t* p) {
-    const uintptr_t end = reinterpret_cast<uintptr_t>(p) + kDistance;
-    for (; next_ < end; next_ += kLineBytes) {
-      hwy::Prefetch(reinterpret_cast<const uint8_t*>(next_));
-      prefetch_into_l2(next_ + kL2Lead);
+    // Two loops, not a test in one: a test per line made attention 0.89-0.98x as fast.
+    if (from_memory) {
+      for (; next_ < end; next_ += kLineBytes) {
+        hwy::Prefetch(reinterpret_cast<const uint8_t*>(next_));
+        prefetch_into_l2(next_ + kL2Lead);
+      }
+    } else {
+      for (; next_ < end; next_ += kLineBytes)
+        hwy::Prefetch(reinterpret_cast<const uint8_t*>(next_));
     }
   }
 
